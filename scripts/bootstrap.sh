@@ -28,7 +28,12 @@ fi
 stamp=.venv/.sdhci-emu-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    .venv/bin/python -m pip install -q --upgrade pip
-    .venv/bin/python -m pip install -q -e '.[test]'
+    echo "bootstrap: installing the package and its test extras into .venv" >&2
+    if ! { .venv/bin/python -m pip install -q --upgrade pip &&
+           .venv/bin/python -m pip install -q -e '.[test]'; } >.venv/install.log 2>&1; then
+        cat .venv/install.log >&2
+        echo "bootstrap: pip install failed (log above, also in .venv/install.log)" >&2
+        exit 1
+    fi
     echo "$want" > "$stamp"
 fi

@@ -1,0 +1,1 @@
+"""sdhci-emu: the SDHCI host side (register map, controller model, driver ports, runners, reports)."""

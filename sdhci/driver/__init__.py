@@ -1,0 +1,1 @@
+"""Driver side, sans-IO: mmc core, SDHCI host driver, mmcpstore port, runners."""
