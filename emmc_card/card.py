@@ -1,0 +1,517 @@
+"""The eMMC card: JEDEC state machine and command handlers, transaction level.
+
+The host hands the card whole bus transactions (a command token, a written
+data block, a request for the next read block) stamped with the time of
+their last bit; the card answers with what it puts on the bus and when
+(emmc_card.bus outcome types). State is time-aware: busy (R1b, programming)
+ends at a known picosecond, and every call first brings the card up to its
+t_ps. Bad host input never raises: it sets the status bits JESD84-B51 names.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from emmc_card import registers as reg
+from emmc_card.bus import (
+    CRC_STATUS_ACCEPTED,
+    CRC_STATUS_BITS,
+    CRC_STATUS_CRC_ERROR,
+    SHORT_RESPONSE_BITS,
+    CommandOutcome,
+    ReadOutcome,
+    WriteOutcome,
+    data_block_cycles,
+)
+from emmc_card.cache import BlockKey, WriteCache
+from emmc_card.config import SECTOR, CardConfig
+from emmc_card.crc import crc16_lines
+from emmc_card.program import PowerCutReport, ProgramQueue
+from emmc_card.protocol import (
+    ERROR_BITS,
+    CardState,
+    CardStatus,
+    ProtocolError,
+    decode_command,
+    encode_r1,
+    encode_r2,
+    encode_r3,
+    status_word,
+)
+from emmc_card.storage import USER, ImageStorage, MemoryStorage, Storage
+from emmc_card.timing import CardTimer
+
+S = CardState
+
+# CMD6 argument fields.
+SWITCH_CMD_SET, SWITCH_SET_BITS, SWITCH_CLEAR_BITS, SWITCH_WRITE_BYTE = 0, 1, 2, 3
+# EXT_CSD bytes a host may change with CMD6 and the values each accepts.
+_HS_TIMING_OK = {0, 1, 2, 3}
+_WRITABLE = {
+    reg.EXT_CSD_FLUSH_CACHE, reg.EXT_CSD_CACHE_CTRL, reg.EXT_CSD_HPI_MGMT,
+    reg.EXT_CSD_PARTITION_CONFIG, reg.EXT_CSD_BUS_WIDTH, reg.EXT_CSD_HS_TIMING,
+}
+CMD0_GO_IDLE, CMD0_GO_PRE_IDLE = 0x00000000, 0xF0F0F0F0
+CMD23_RELIABLE = 1 << 31
+
+
+@dataclass
+class _Transfer:
+    """The data phase the last read/write command opened."""
+
+    write: bool
+    partition: int
+    offset: int                   # byte offset of the next block
+    block_len: int
+    remaining: int | None         # None: open-ended multiple block
+    reliable: bool = False
+    ext_csd: bool = False
+    stopped: bool = False         # CRC error / out of range: further blocks ignored
+
+
+class EmmcCard:
+    """One eMMC device: registers, state machine, cache and medium."""
+
+    def __init__(self, config: CardConfig, image_path: str | os.PathLike[str] | None = None) -> None:
+        config.validate()
+        self.config = config
+        self._cid = reg.cid(config)
+        self._csd = reg.csd(config)
+        boot = config.boot_partition_bytes
+        self.storage: Storage = (ImageStorage(image_path, config.user_area_bytes, boot) if image_path is not None
+                                 else MemoryStorage(config.user_area_bytes, boot))
+        self._timer = CardTimer(config)
+        self._queue = ProgramQueue(self.storage)
+        self._cache = WriteCache(config.cache_size_kib * 1024 // SECTOR)
+        self.blocks_written = 0            # lifetime count of accepted write blocks
+        self.power_cut_report: PowerCutReport | None = None
+        self.powered = True
+        self._reset(0)
+
+    # ----------------------------------------------------------------- state
+
+    def _reset(self, t_ps: int) -> None:
+        """Power-on / CMD0 state: idle, default bus, EXT_CSD modes at reset values."""
+        self._ext_csd = reg.ext_csd(self.config)
+        self._state = S.IDLE
+        self._next_state: tuple[int, CardState] | None = None
+        self._rca = 1
+        self._flags = 0
+        self._ready_at_ps: int | None = None
+        self._block_len = SECTOR
+        self._block_count: tuple[int, bool] | None = None   # (count, reliable) from CMD23
+        self._armed_count: tuple[int, bool] | None = None
+        self._transfer: _Transfer | None = None
+        self._busy_until = t_ps
+        self.bus_width = 1
+        self.ddr = False
+
+    def _settle(self, t_ps: int) -> None:
+        """Bring the card to time t_ps: end busy phases, commit programmed blocks."""
+        if self._next_state is not None and t_ps >= self._next_state[0]:
+            self._state = self._next_state[1]
+            self._next_state = None
+        self._queue.settle(t_ps)
+
+    def state(self, t_ps: int) -> int:
+        """CURRENT_STATE at t_ps (0 idle ... 10 slp)."""
+        self._settle(t_ps)
+        return int(self._state)
+
+    def busy(self, t_ps: int) -> bool:
+        """Whether the card holds DAT0 low at t_ps."""
+        return self.powered and t_ps < self._busy_until
+
+    def _enter(self, state: CardState, until_ps: int | None = None, then: CardState | None = None) -> None:
+        self._state = state
+        self._next_state = (until_ps, then) if then is not None else None
+
+    @property
+    def cache_on(self) -> bool:
+        return bool(self._ext_csd[reg.EXT_CSD_CACHE_CTRL] & 1) and self._cache.capacity_blocks > 0
+
+    @property
+    def partition(self) -> int:
+        """Partition the next data command accesses (PARTITION_CONFIG bits 2:0)."""
+        return self._ext_csd[reg.EXT_CSD_PARTITION_CONFIG] & reg.PARTITION_ACCESS_MASK
+
+    @property
+    def ext_csd(self) -> bytes:
+        """The EXT_CSD as CMD8 would send it now."""
+        return bytes(self._ext_csd)
+
+    # -------------------------------------------------------------- commands
+
+    def command(self, token: bytes, t_ps: int, clock_period_ps: int) -> CommandOutcome:
+        """Answer one 48-bit command token whose end bit ends at t_ps."""
+        if not self.powered:
+            return CommandOutcome(None)
+        self._settle(t_ps)
+        try:
+            index, arg = decode_command(bytes(token))
+        except ProtocolError:
+            self._flags |= CardStatus.COM_CRC_ERROR
+            return CommandOutcome(None)
+        handler = self._HANDLERS.get(index)
+        if handler is None:
+            return self._illegal()
+        # A CMD23 count applies to the command right after it only.
+        self._armed_count, self._block_count = self._block_count, None
+        return handler(self, arg, t_ps, clock_period_ps)
+
+    def _illegal(self) -> CommandOutcome:
+        """Unsupported or wrong-state command: no response, flagged in the next one."""
+        self._flags |= CardStatus.ILLEGAL_COMMAND
+        return CommandOutcome(None)
+
+    def _r1(self, index: int, t_ps: int, clk: int, extra: int = 0, busy_ps: int | None = None) -> CommandOutcome:
+        """R1/R1b with the status as of reception; error bits are cleared once sent."""
+        status = self._flags | extra
+        if not self.busy(t_ps):
+            status |= CardStatus.READY_FOR_DATA
+        self._flags &= ~ERROR_BITS
+        ncr = self._timer.ncr_cycles()
+        response = encode_r1(index, status_word(status, self._state))
+        if busy_ps is None:
+            return CommandOutcome(response, ncr)
+        end = t_ps + (ncr + SHORT_RESPONSE_BITS) * clk
+        self._busy_until = max(self._busy_until, end + busy_ps)
+        return CommandOutcome(response, ncr, self._busy_until)
+
+    def _cmd0(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if arg not in (CMD0_GO_IDLE, CMD0_GO_PRE_IDLE):
+            return self._illegal()   # boot operation (0xFFFFFFFA) is not modelled
+        # Blocks already acknowledged are written back, never dropped by a reset.
+        for (partition, offset), data in self._cache.drain():
+            self._queue.schedule((partition, offset), data, t_ps, self._timer.program_ps(), False)
+        self._reset(t_ps)
+        return CommandOutcome(None)
+
+    def _cmd1(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.IDLE:
+            return self._illegal()
+        if self._ready_at_ps is None:
+            self._ready_at_ps = t_ps + self._timer.init_busy_ps()
+        ready = t_ps >= self._ready_at_ps
+        if ready:
+            self._state = S.READY
+        return CommandOutcome(encode_r3(reg.ocr(self.config, ready)), self._timer.nid_cycles())
+
+    def _cmd2(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.READY:
+            return self._illegal()
+        self._state = S.IDENT
+        return CommandOutcome(encode_r2(self._cid), self._timer.nid_cycles())
+
+    def _cmd3(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.IDENT or arg >> 16 == 0:   # RCA 0 is reserved for deselection
+            return self._illegal()
+        out = self._r1(3, t_ps, clk)
+        self._rca = arg >> 16
+        self._state = S.STBY
+        return out
+
+    def _cmd6(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.TRAN:
+            return self._illegal()
+        access, index, value = (arg >> 24) & 3, (arg >> 16) & 0xFF, (arg >> 8) & 0xFF
+        busy_ps, error = self._switch(access, index, value, t_ps)
+        out = self._r1(6, t_ps, clk, busy_ps=busy_ps)
+        if error:
+            self._flags |= CardStatus.SWITCH_ERROR   # type X: seen by the next CMD13
+        self._enter(S.PRG, out.busy_until_ps, S.TRAN)
+        return out
+
+    def _switch(self, access: int, index: int, value: int, t_ps: int) -> tuple[int, bool]:
+        """Apply a CMD6; returns (busy time in ps, SWITCH_ERROR)."""
+        generic = self._timer.cmd6_busy_ps()
+        if access == SWITCH_CMD_SET:
+            return generic, value != 0           # only the standard command set exists
+        if index not in _WRITABLE:
+            return generic, True
+        old = self._ext_csd[index]
+        new = {SWITCH_SET_BITS: old | value, SWITCH_CLEAR_BITS: old & ~value,
+               SWITCH_WRITE_BYTE: value}[access]
+        if index == reg.EXT_CSD_BUS_WIDTH:
+            if new not in reg.BUS_WIDTHS:
+                return generic, True
+            self.bus_width, self.ddr = reg.BUS_WIDTHS[new]
+        elif index == reg.EXT_CSD_HS_TIMING and new & 0xF not in _HS_TIMING_OK:
+            return generic, True
+        elif index == reg.EXT_CSD_PARTITION_CONFIG:
+            if self.storage.size(new & reg.PARTITION_ACCESS_MASK) == 0:
+                return self._timer.partition_switch_busy_ps(), True
+            self._ext_csd[index] = new
+            return self._timer.partition_switch_busy_ps(), False
+        elif index == reg.EXT_CSD_CACHE_CTRL:
+            if new & ~1 or (new and not self._cache.capacity_blocks):
+                return generic, True
+            self._ext_csd[index] = new
+            return (self._flush(t_ps) if not new and len(self._cache) else generic), False
+        elif index == reg.EXT_CSD_FLUSH_CACHE:
+            if new & ~1:
+                return generic, True
+            return (self._flush(t_ps) if new else generic), False
+        self._ext_csd[index] = new
+        return generic, False
+
+    def _flush(self, t_ps: int) -> int:
+        """Write every cached block to the medium; returns the busy time from t_ps."""
+        for key, data in self._cache.drain():
+            self._queue.schedule(key, data, t_ps, self._timer.program_ps(), False)
+        return max(self._queue.free_ps - t_ps, 0) + self._timer.flush_overhead_ps()
+
+    def _cmd7(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        mine = arg >> 16 == self._rca
+        if mine and self._state == S.STBY:
+            out = self._r1(7, t_ps, clk)
+            self._state = S.TRAN
+            return out
+        if mine and self._state == S.DIS:
+            until = self._next_state[0] if self._next_state else t_ps
+            out = self._r1(7, t_ps, clk, busy_ps=max(until - t_ps, 0))
+            self._enter(S.PRG, until, S.TRAN)
+            return out
+        if not mine and self._state in (S.STBY, S.TRAN, S.DATA, S.PRG):
+            if self._state == S.PRG:
+                until, _ = self._next_state or (t_ps, S.TRAN)
+                self._enter(S.DIS, until, S.STBY)
+            else:
+                self._state = S.STBY
+                self._transfer = None
+            return CommandOutcome(None)
+        return self._illegal()
+
+    def _cmd8(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.TRAN:
+            return self._illegal()
+        out = self._r1(8, t_ps, clk)
+        self._transfer = _Transfer(False, USER, 0, SECTOR, 1, ext_csd=True)
+        self._state = S.DATA
+        return out
+
+    def _cmd9_10(self, index: int, arg: int) -> CommandOutcome:
+        if self._state != S.STBY:
+            return self._illegal()
+        if arg >> 16 != self._rca:
+            return CommandOutcome(None)
+        return CommandOutcome(encode_r2(self._csd if index == 9 else self._cid), self._timer.ncr_cycles())
+
+    def _cmd9(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._cmd9_10(9, arg)
+
+    def _cmd10(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._cmd9_10(10, arg)
+
+    def _cmd12(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state == S.DATA:
+            out = self._r1(12, t_ps, clk)
+            self._state = S.TRAN
+            self._transfer = None
+            return out
+        if self._state != S.RCV:
+            return self._illegal()
+        wrote = self._transfer is not None and self._transfer.write
+        self._transfer = None
+        done = max(self._busy_until, self._queue.free_ps, t_ps)
+        stop = self._timer.stop_busy_ps() if wrote else 0
+        out = self._r1(12, t_ps, clk, busy_ps=0)
+        self._busy_until = max(out.busy_until_ps, done + stop)
+        self._enter(S.PRG, self._busy_until, S.TRAN)
+        return CommandOutcome(out.response, out.delay_cycles, self._busy_until)
+
+    def _cmd13(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state in (S.IDLE, S.READY, S.IDENT):
+            return self._illegal()
+        if arg >> 16 != self._rca:
+            return CommandOutcome(None)
+        return self._r1(13, t_ps, clk)
+
+    def _cmd16(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.TRAN:
+            return self._illegal()
+        # Sector mode and DDR fix the block length at 512. Byte mode takes shorter
+        # blocks that fill whole bytes on every DAT line (a model limit: multiples of 8).
+        if self.config.sector_mode or self.ddr:
+            valid = arg == SECTOR
+        else:
+            valid = 8 <= arg <= SECTOR and arg % 8 == 0
+        if not valid:
+            return self._r1(16, t_ps, clk, extra=CardStatus.BLOCK_LEN_ERROR)
+        self._block_len = arg
+        return self._r1(16, t_ps, clk)
+
+    def _cmd23(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.TRAN:
+            return self._illegal()
+        count = arg & 0xFFFF
+        self._block_count = (count, bool(arg & CMD23_RELIABLE)) if count else None
+        return self._r1(23, t_ps, clk)
+
+    def _address_error(self, arg: int, block_len: int, partition: int) -> tuple[int, int]:
+        """(byte offset, status error bits) of a data command's address argument."""
+        offset = arg * SECTOR if self.config.sector_mode else arg
+        if offset % block_len:
+            return offset, CardStatus.ADDRESS_MISALIGN
+        if offset + block_len > self.storage.size(partition):
+            return offset, CardStatus.ADDRESS_OUT_OF_RANGE
+        return offset, 0
+
+    def _data_command(self, index: int, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        if self._state != S.TRAN:
+            return self._illegal()
+        write = index in (24, 25)
+        multi = index in (18, 25)
+        count = self._armed_count if multi else None
+        if write and self._block_len != SECTOR:     # WRITE_BL_PARTIAL = 0
+            return self._r1(index, t_ps, clk, extra=CardStatus.BLOCK_LEN_ERROR)
+        partition = self.partition
+        offset, error = self._address_error(arg, self._block_len, partition)
+        if error:
+            return self._r1(index, t_ps, clk, extra=error)
+        out = self._r1(index, t_ps, clk)
+        remaining = (count[0] if count else None) if multi else 1
+        reliable = bool(count and count[1] and write)
+        self._transfer = _Transfer(write, partition, offset, self._block_len, remaining, reliable)
+        self._state = S.RCV if write else S.DATA
+        return out
+
+    def _cmd17(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._data_command(17, arg, t_ps, clk)
+
+    def _cmd18(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._data_command(18, arg, t_ps, clk)
+
+    def _cmd24(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._data_command(24, arg, t_ps, clk)
+
+    def _cmd25(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
+        return self._data_command(25, arg, t_ps, clk)
+
+    _HANDLERS = {
+        0: _cmd0, 1: _cmd1, 2: _cmd2, 3: _cmd3, 6: _cmd6, 7: _cmd7, 8: _cmd8, 9: _cmd9, 10: _cmd10,
+        12: _cmd12, 13: _cmd13, 16: _cmd16, 17: _cmd17, 18: _cmd18, 23: _cmd23, 24: _cmd24, 25: _cmd25,
+    }
+
+    # ------------------------------------------------------------------ data
+
+    def write_block(self, data: bytes, crcs: tuple[int, ...], t_ps: int, clock_period_ps: int) -> WriteOutcome:
+        """Take one written block whose end bit ends at t_ps; answer CRC status and busy."""
+        delay = self.config.timing.crc_status_delay_cycles
+        if not self.powered:
+            return WriteOutcome(None, delay)
+        self._settle(t_ps)
+        tr = self._transfer
+        if self._state != S.RCV or tr is None or tr.stopped:
+            return WriteOutcome(None, delay)
+        if len(data) != tr.block_len or tuple(crcs) != crc16_lines(data, self.bus_width, self.ddr):
+            tr.stopped = True     # data discarded, later blocks ignored until CMD12
+            return WriteOutcome(CRC_STATUS_CRC_ERROR, delay)
+        if tr.offset + tr.block_len > self.storage.size(tr.partition):
+            tr.stopped = True
+            self._flags |= CardStatus.ADDRESS_OUT_OF_RANGE
+            return WriteOutcome(None, delay)
+        token_end = t_ps + (delay + CRC_STATUS_BITS) * clock_period_ps
+        busy_until = self._accept(tr, bytes(data), token_end)
+        tr.offset += tr.block_len
+        if tr.remaining is not None:
+            tr.remaining -= 1
+        if tr.remaining == 0:
+            # Last block (CMD24, or CMD25 after the CMD23 count): programming, then tran.
+            busy_until = max(busy_until, self._queue.free_ps) if not self._cached(tr) else busy_until
+            self._transfer = None
+            self._enter(S.PRG, busy_until, S.TRAN)
+        self._busy_until = max(self._busy_until, busy_until)
+        return WriteOutcome(CRC_STATUS_ACCEPTED, delay, busy_until if busy_until > token_end else None)
+
+    def _cached(self, tr: _Transfer) -> bool:
+        return self.cache_on and not tr.reliable
+
+    def _accept(self, tr: _Transfer, data: bytes, t_ps: int) -> int:
+        """Put one block into the cache or the programming queue; returns busy end."""
+        key: BlockKey = (tr.partition, tr.offset)
+        stall = self._timer.block_stall_ps(self.blocks_written)
+        self.blocks_written += 1
+        timing = self.config.timing
+        if self._cached(tr):
+            for old_key, old_data in self._cache.put(key, data):
+                self._queue.schedule(old_key, old_data, t_ps, self._timer.program_ps(), False)
+            accepted = t_ps + self._timer.cached_write_ps() + stall
+            return max(accepted, self._queue.room_ps(t_ps, timing.write_buffer_blocks))
+        self._cache.discard(key)   # the medium copy is now the newest
+        self._queue.schedule(key, data, t_ps, self._timer.program_ps() + stall, tr.reliable)
+        return self._queue.room_ps(t_ps, timing.write_buffer_blocks)
+
+    def read_block(self, t_ps: int, clock_period_ps: int) -> ReadOutcome | None:
+        """Next block of a CMD17/18/8 read, starting after NAC cycles from t_ps."""
+        if not self.powered:
+            return None
+        self._settle(t_ps)
+        tr = self._transfer
+        if self._state != S.DATA or tr is None or tr.write or tr.stopped:
+            return None
+        if tr.ext_csd:
+            data = bytes(self._ext_csd)
+        elif tr.offset + tr.block_len > self.storage.size(tr.partition):
+            tr.stopped = True          # open-ended read ran off the end; host sends CMD12
+            self._flags |= CardStatus.ADDRESS_OUT_OF_RANGE
+            return None
+        else:
+            data = self.read(tr.partition, tr.offset, tr.block_len)
+        nac = self._timer.nac_cycles()
+        tr.offset += tr.block_len
+        if tr.remaining is not None:
+            tr.remaining -= 1
+            if tr.remaining == 0:
+                end = t_ps + (nac + data_block_cycles(len(data), self.bus_width, self.ddr)) * clock_period_ps
+                self._transfer = None
+                self._enter(S.DATA, end, S.TRAN)
+        return ReadOutcome(data, crc16_lines(data, self.bus_width, self.ddr), nac)
+
+    def read(self, partition: int, offset: int, length: int) -> bytes:
+        """What the card returns for these bytes now: cache, then blocks being programmed, then medium."""
+        out = bytearray(self.storage.read(partition, offset, length))
+        first = offset - offset % SECTOR
+        for block in range(first, offset + length, SECTOR):
+            key = (partition, block)
+            newer = self._cache.get(key)
+            if newer is None:
+                newer = self._queue.pending(key)
+            if newer is not None:
+                lo, hi = max(block, offset), min(block + SECTOR, offset + length)
+                out[lo - offset:hi - offset] = newer[lo - block:hi - block]
+        return bytes(out)
+
+    # ----------------------------------------------------------------- power
+
+    def power_cut(self, t_ps: int) -> None:
+        """Cut power at t_ps: cache lost, block in programming may tear; the card is then off."""
+        if not self.powered:
+            return
+        self._settle(t_ps)
+        report = PowerCutReport(t_ps, [key for key, _ in self._cache.drain()], [], [], [])
+        self._queue.power_cut(t_ps, self._timer, report)
+        self.storage.flush()
+        self.power_cut_report = report
+        self.powered = False
+        self._busy_until = t_ps
+
+    def power_on(self, t_ps: int) -> None:
+        """Power the card up again (after power_cut): idle, registers at reset values."""
+        self.powered = True
+        self._reset(t_ps)
+
+    def close(self) -> None:
+        """Orderly end: finish programming, write the cache back, close the medium."""
+        if self.powered:
+            for key, data in self._cache.drain():
+                self._queue.schedule(key, data, self._queue.free_ps, 0, False)
+            self._queue.finish()
+        self.storage.close()
+
+    def __enter__(self) -> EmmcCard:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+

@@ -1,0 +1,223 @@
+"""The `sdhci-emu` command line: run an emulated panic write, show the config, inspect an image, benchmark.
+
+Bad input from the user (configuration, option values, files) ends in one
+line on stderr, "sdhci-emu: error: ...", and exit status 2. Only the errors
+the layers below raise for bad input (ConfigError, ValueError, OSError) are
+turned into that line; anything else is a bug and stays visible.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, NoReturn, TextIO
+
+import tomli_w
+
+from emmc_card.configtools import ConfigError, to_dict
+
+if TYPE_CHECKING:
+    from sdhci.config import EmulatorConfig
+
+PROG = "sdhci-emu"
+EXIT_USAGE = 2
+
+#: Command-line shortcuts and the configuration key each one sets.
+OPTION_KEYS = {
+    "card": "card_preset",
+    "platform": "platform_preset",
+    "transfer": "run.transfer",
+    "bus_width": "run.bus_width",
+    "sd_clock": "run.sd_clock_hz",
+    "kmsg_size": "run.kmsg_size",
+    "stall_ms": "run.stall_ms",
+    "image": "run.image",
+    "seed": "run.seed",
+    "blkdev": "pstore.blkdev",
+}
+
+
+class UsageError(Exception):
+    """Bad command-line input; main() prints it as one line and exits 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports errors through UsageError instead of printing usage and exiting."""
+
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(message)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {value}")
+    return value
+
+
+def _non_negative_number(text: str) -> float | int:
+    try:
+        value = float(text) if any(c in text for c in ".eE") else int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must not be negative, got {value}")
+    return value
+
+
+def _config_options(parser: argparse.ArgumentParser) -> None:
+    """Options that build the emulator configuration (panic-write, config, bench)."""
+    group = parser.add_argument_group("configuration")
+    group.add_argument("--config", metavar="FILE.toml", help="configuration file (TOML)")
+    group.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                       help="override one configuration key (dotted, value as a TOML scalar); repeatable")
+    group.add_argument("--card", metavar="PRESET", help="card preset, e.g. emmc51, emmc51-slow, emmc-2gb-byte")
+    group.add_argument("--platform", metavar="PRESET", help="platform preset (MMIO costs), e.g. arm64-soc")
+    group.add_argument("--transfer", choices=("auto", "pio", "sdma", "adma2"),
+                       help="transfer mode (default: what Linux's sdhci would choose)")
+    group.add_argument("--bus-width", type=int, choices=(1, 4, 8), help="SD bus width in lines")
+    group.add_argument("--sd-clock", type=_positive_int, metavar="HZ", help="requested SD clock")
+    group.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="size of the kmsg record")
+    group.add_argument("--stall-ms", type=_non_negative_number, metavar="MS",
+                       help="inject one card stall of this length during the write")
+    group.add_argument("--image", metavar="PATH", help="keep the eMMC image in this file")
+    group.add_argument("--seed", type=int, metavar="N", help="seed of every random choice")
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog=PROG, description="Emulate Linux mmcpstore's panic write on an SDHCI host and an eMMC card.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
+
+    panic = sub.add_parser("panic-write", help="emulate one panic write and report it")
+    _config_options(panic)
+    panic.add_argument("--json", action="store_true", help="print the report as JSON")
+    panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the SD bus during the panic write")
+
+    config = sub.add_parser("config", help="print the effective configuration as TOML")
+    _config_options(config)
+
+    inspect = sub.add_parser("inspect", help="list the pstore records in an eMMC image")
+    inspect.add_argument("image_path", metavar="IMAGE", help="eMMC image file")
+    inspect.add_argument("--json", action="store_true", help="print the records as JSON")
+    inspect.add_argument("--config", metavar="FILE.toml", help="take partition and pstore sizes from this configuration")
+    inspect.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
+                         help="override one configuration key; repeatable")
+    inspect.add_argument("--blkdev", metavar="DEV", help="pstore partition, e.g. /dev/mmcblk0p5 or 179:5")
+    inspect.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="pstore/blk kmsg zone size")
+
+    bench = sub.add_parser("bench", help="wall time of the default panic write per transfer mode")
+    _config_options(bench)
+    bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
+    return parser
+
+
+def _kmsg_kib(size_bytes: int) -> int:
+    """--kmsg-size is in bytes; pstore/blk's kmsg_size parameter is in KiB."""
+    if size_bytes % 1024:
+        raise UsageError(f"argument --kmsg-size: {size_bytes} bytes is not a whole number of KiB")
+    return size_bytes // 1024
+
+
+def _overrides(args: argparse.Namespace) -> list[str]:
+    """--set items, then the shortcut options (which win), as KEY=VALUE strings."""
+    out = list(args.overrides)
+    for option, key in OPTION_KEYS.items():
+        value = getattr(args, option, None)
+        if value is None:
+            continue
+        if option == "kmsg_size":
+            value = _kmsg_kib(value)
+        out.append(f"{key}={_toml_scalar(value)}")
+    return out
+
+
+def _toml_scalar(value: object) -> str:
+    """`value` written as TOML, as load_config parses the right side of KEY=VALUE."""
+    return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
+
+
+def _load(args: argparse.Namespace) -> EmulatorConfig:
+    from sdhci.config import load_config
+
+    return load_config(args.config, _overrides(args))
+
+
+def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.emulation import run_panic_write
+    from sdhci.report import render_json, render_text
+
+    result = run_panic_write(_load(args))
+    if args.vcd:
+        from sdhci.vcd import write_vcd
+
+        write_vcd(args.vcd, result.trace, round(1e12 / result.sd_clock_hz), result.bus_width)
+    out.write(render_json(result) if args.json else render_text(result))
+    return 0
+
+
+def _cmd_config(args: argparse.Namespace, out: TextIO) -> int:
+    out.write(tomli_w.dumps(to_dict(_load(args))))
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.inspect import inspect_image
+    from sdhci.report import records_dict, render_records_text
+
+    listing = inspect_image(args.image_path, _load(args))
+    out.write(json.dumps(records_dict(listing), indent=2) + "\n" if args.json else render_records_text(listing))
+    if listing.errors:
+        zones = "; ".join(f"zone {zone}: {message}" for zone, message in listing.errors)
+        raise ValueError(f"{args.image_path}: {len(listing.errors)} zone(s) rejected: {zones}")
+    return 0
+
+
+def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.bench import render_bench, run_bench
+
+    out.write(render_bench(run_bench(args.config, _overrides(args), runs=args.runs)))
+    return 0
+
+
+_COMMANDS = {
+    "panic-write": _cmd_panic_write,
+    "config": _cmd_config,
+    "inspect": _cmd_inspect,
+    "bench": _cmd_bench,
+}
+
+
+def _one_line(message: str) -> str:
+    return "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+
+
+def _os_error_text(err: OSError) -> str:
+    if err.filename is not None and err.strerror:
+        return f"{err.strerror}: {err.filename}"
+    return str(err)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `sdhci-emu` script; returns the exit status."""
+    parser = _build_parser()
+    try:
+        args = parser.parse_args(argv)
+        return _COMMANDS[args.command](args, sys.stdout)
+    except UsageError as err:
+        message = str(err)
+    except ConfigError as err:
+        message = f"configuration: {err}"
+    except OSError as err:
+        message = _os_error_text(err)
+    except ValueError as err:
+        message = str(err)
+    print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
+    return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,49 @@
+"""Bench setup for a controller under test: clock, reset, AXI4-Lite master, card BFM, runner.
+
+`start_kit(dut, card)` is what every RTL bench calls first. It assumes the
+sdhci_top port names (clk, rst_n, s_axil_*, sdclk, cmd_*, dat_*); a
+controller with other names builds the same KitEnv by hand from its own
+adapter and `EmmcBfm(...)` (docs/kit.md).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles
+
+from emmc_card import EmmcCard
+from emmc_card.bfm import BfmFaults, EmmcBfm
+from sdhci.cocotb.adapters import AxiLiteAdapter, BusAdapter
+from sdhci.cocotb.runner import AsyncRunner
+
+BASE_CLK_PS = 20_000          # sdhci_top's default BASE_CLK_MHZ = 50
+
+
+@dataclass
+class KitEnv:
+    """Everything a bench drives: the DUT, the card and its BFM, the bus, the runner."""
+
+    dut: Any
+    card: EmmcCard
+    bfm: EmmcBfm
+    adapter: BusAdapter
+    runner: AsyncRunner
+    clk_period_ps: int
+
+
+async def start_kit(dut: Any, card: EmmcCard, *, faults: BfmFaults | None = None,
+                    clk_period_ps: int = BASE_CLK_PS, poll_overhead_ps: int = 0,
+                    reset_cycles: int = 8) -> KitEnv:
+    """Clock and reset sdhci_top, attach the card BFM and an AXI4-Lite runner."""
+    cocotb.start_soon(Clock(dut.clk, clk_period_ps, unit="ps").start())
+    dut.rst_n.value = 0
+    bfm = EmmcBfm.from_dut(dut, card, faults=faults)
+    bfm.start()
+    adapter = AxiLiteAdapter.from_dut(dut)
+    await ClockCycles(dut.clk, reset_cycles)
+    dut.rst_n.value = 1
+    await ClockCycles(dut.clk, 2)
+    return KitEnv(dut, card, bfm, adapter, AsyncRunner(adapter, poll_overhead_ps), clk_period_ps)

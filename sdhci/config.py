@@ -1,0 +1,207 @@
+"""EmulatorConfig: everything one emulated panic write depends on, loadable from TOML.
+
+Layout of a TOML file (every table optional; unknown keys are errors)::
+
+    card_preset = "emmc51"          # emmc_card.PRESETS
+    controller_preset = "v3"        # sdhci.controller presets
+    platform_preset = "arm64-soc"   # sdhci.driver.platform.PLATFORM_PRESETS
+    [card]        # fields of emmc_card.CardConfig, over the preset
+    [controller]  # fields of sdhci.controller.ControllerConfig, over the preset
+    [platform]    # fields of PlatformConfig, over the preset
+    [pstore]      # pstore/blk parameters + the emulated disk's partitions
+    [run]         # transfer, bus width, clock, stall, seed, image, reason
+
+``--set dotted.key=value`` overrides are TOML values (``run.transfer="pio"``,
+``run.bus_width=4``); a bare word that is not TOML is taken as a string.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from emmc_card import CardConfig, card_preset
+from emmc_card.configtools import ConfigError, from_dict, merge, set_dotted, to_dict
+from sdhci.controller.config import ControllerConfig, controller_preset
+from sdhci.regmap import SDHCI_SPEC_200
+from sdhci.driver.platform import PlatformConfig, platform_preset
+from sdhci.pstore import PstoreBlkConfig, blkdev_partno
+from sdhci.pstore.partitions import PartitionError, _check
+
+SECTOR = 512
+REASONS = {"panic": 1, "oops": 2, "emergency": 3, "shutdown": 4}
+
+
+@dataclass
+class PartitionSpec:
+    """One partition of the emulated disk, in 512-byte sectors."""
+    start_sector: int
+    sectors: int
+
+
+def _default_partitions() -> list[PartitionSpec]:
+    # mmcblk0p1 64 MiB, then an extended partition with p5 (1 MiB, pstore) and p6 (512 MiB).
+    return [PartitionSpec(2048, 131072), PartitionSpec(135168, 2048), PartitionSpec(139264, 1048576)]
+
+
+@dataclass
+class PstoreSettings(PstoreBlkConfig):
+    """pstore/blk module parameters plus the msdos partition table written on the emulated disk.
+
+    partitions: (start_sector, sectors) in table order; the first
+    ``primaries`` are primary partitions 1.., the rest logical partitions
+    5.. (so the defaults give mmcblk0p1, p5 and p6).
+    """
+    blkdev: str = "/dev/mmcblk0p5"
+    partitions: list[PartitionSpec] = field(default_factory=_default_partitions)
+    primaries: int = 1
+
+    def validate(self) -> None:
+        super().validate()
+        try:
+            _check([(p.start_sector, p.sectors) for p in self.partitions], self.primaries)
+        except PartitionError as err:
+            raise ConfigError("partitions", str(err)) from None
+
+    def blk_config(self) -> PstoreBlkConfig:
+        """The plain pstore/blk parameters."""
+        return PstoreBlkConfig(self.blkdev, self.kmsg_size, self.pmsg_size, self.console_size,
+                               self.ftrace_size, self.max_reason, self.best_effort)
+
+
+@dataclass
+class RunSettings:
+    """How this run drives the host and what it writes.
+
+    transfer: 'auto' (as sdhci.c chooses: ADMA2, else SDMA, else PIO) or a forced mode.
+    bus_width / sd_clock_hz: what the board allows (clock before the divider).
+    kmsg_size: pstore/blk kmsg_size in KiB for this run, replacing pstore.kmsg_size when set.
+    stall_ms: an injected card stall on the first block of the panic record.
+    seed: seeds the card (the run replaces card.seed with it) and the panic text.
+    image: raw image file of the card's user area (created if missing); none = in memory.
+    reason: the kmsg_dump reason; only 'panic' goes through panic_write.
+    enable_cache: mmc_init_card turns the eMMC cache on when CACHE_SIZE > 0, as Linux does.
+    uptime_s / panic_time_s: the panic's log timestamp and record time (tv_sec).
+    """
+    transfer: Literal["auto", "pio", "sdma", "adma2"] = "auto"
+    bus_width: int = 8
+    sd_clock_hz: int = 52_000_000
+    kmsg_size: int | None = None
+    stall_ms: float = 0.0
+    seed: int = 1
+    image: str | None = None
+    reason: str = "panic"
+    enable_cache: bool = True
+    uptime_s: float = 3725.5
+    panic_time_s: int = 1_764_150_000
+
+    def validate(self) -> None:
+        if self.bus_width not in (1, 4, 8):
+            raise ConfigError("bus_width", f"must be 1, 4 or 8, not {self.bus_width}")
+        if not 100_000 <= self.sd_clock_hz <= 200_000_000:
+            raise ConfigError("sd_clock_hz", f"must lie in 100 kHz .. 200 MHz, not {self.sd_clock_hz}")
+        if self.stall_ms < 0:
+            raise ConfigError("stall_ms", f"must be >= 0, not {self.stall_ms}")
+        if self.reason not in REASONS:
+            raise ConfigError("reason", f"must be one of {', '.join(REASONS)}, not {self.reason!r}")
+        if self.reason != "panic":
+            raise ConfigError("reason", f"{self.reason!r} records are written outside panic context; only "
+                              "'panic' reaches mmcpstore_panic_write")
+        if self.uptime_s < 0:
+            raise ConfigError("uptime_s", "must be >= 0")
+
+
+@dataclass
+class EmulatorConfig:
+    """The whole emulation: card, controller, platform, pstore and run settings."""
+    card_preset: str = "emmc51"
+    controller_preset: str = "v3"
+    platform_preset: str = "arm64-soc"
+    card: CardConfig = field(default_factory=lambda: card_preset("emmc51"))
+    controller: ControllerConfig = field(default_factory=lambda: controller_preset("v3"))
+    platform: PlatformConfig = field(default_factory=lambda: platform_preset("arm64-soc"))
+    pstore: PstoreSettings = field(default_factory=PstoreSettings)
+    run: RunSettings = field(default_factory=RunSettings)
+
+    def validate(self) -> None:
+        """Cross-section checks: the partitions fit the card, the pstore partition exists, the image fits."""
+        capacity = self.card.user_area_bytes // SECTOR
+        for i, part in enumerate(self.pstore.partitions):
+            if part.start_sector + part.sectors > capacity:
+                raise ConfigError(f"pstore.partitions[{i}]", f"ends at sector {part.start_sector + part.sectors}, "
+                                  f"beyond the card's {capacity} sectors")
+        if self.pstore.blkdev and blkdev_partno(self.pstore.blkdev) is None:
+            raise ConfigError("pstore.blkdev", f"{self.pstore.blkdev!r} names no mmcblk partition")
+        if self.run.image is not None and os.path.exists(self.run.image):
+            size = os.path.getsize(self.run.image)
+            if size != self.card.user_area_bytes:
+                raise ConfigError("run.image", f"{self.run.image} has {size} bytes; the card's user area has "
+                                  f"{self.card.user_area_bytes} (too {'small' if size < self.card.user_area_bytes else 'large'})")
+        if self.run.transfer in ("sdma", "adma2"):
+            caps = self.controller.capabilities
+            has = caps.sdma if self.run.transfer == "sdma" else caps.adma2 and self.controller.version >= SDHCI_SPEC_200
+            if not has:
+                raise ConfigError("run.transfer", f"{self.run.transfer!r} but the controller does not have it")
+
+    @property
+    def pstore_blk(self) -> PstoreBlkConfig:
+        """pstore/blk parameters with run.kmsg_size applied."""
+        blk = self.pstore.blk_config()
+        if self.run.kmsg_size is not None:
+            blk.kmsg_size = self.run.kmsg_size
+        return blk
+
+
+def _parse_value(text: str) -> Any:
+    """A --set value: TOML scalar/array/inline table, else the bare text as a string."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
+def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
+    """Build the configuration from an optional TOML file and ``key=value`` overrides.
+
+    Presets fill each section first; the file's and the overrides' values
+    replace fields of them. Raises ConfigError naming the dotted key.
+    """
+    raw: dict[str, Any] = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                raw = tomllib.load(f)
+        except OSError as err:
+            raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
+        except tomllib.TOMLDecodeError as err:
+            raise ConfigError("", f"{path}: {err}") from None
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "an override must look like dotted.key=value")
+        set_dotted(raw, key.strip(), _parse_value(value.strip()))
+    return build_config(raw)
+
+
+def build_config(raw: dict[str, Any]) -> EmulatorConfig:
+    """EmulatorConfig from a plain dict (the TOML document), presets first."""
+    sections: dict[str, tuple[str, str, Any]] = {
+        "card": ("card_preset", "emmc51", card_preset),
+        "controller": ("controller_preset", "v3", controller_preset),
+        "platform": ("platform_preset", "arm64-soc", platform_preset),
+    }
+    data = dict(raw)
+    for section, (key, default, loader) in sections.items():
+        name = data.get(key, default)
+        if not isinstance(name, str):
+            raise ConfigError(key, f"expected a preset name, got {name!r}")
+        try:
+            base = to_dict(loader(name))
+        except ConfigError as err:
+            raise ConfigError(key, str(err).split(": ", 1)[-1]) from None
+        override = data.get(section, {})
+        if not isinstance(override, dict):
+            raise ConfigError(section, f"expected a table, got {override!r}")
+        data[section] = merge(base, override)
+    return from_dict(EmulatorConfig, data)

@@ -1,0 +1,80 @@
+"""Clock Control: internal clock, SD clock divider and enable, timeout clock.
+
+The SD clock period is the base clock period times the SDHCI divisor, all
+in integer picoseconds, so model and RTL count identical cycles
+(docs/interfaces.md). SD clock edges fall on `edge0_ps + k * period_ps`.
+"""
+from __future__ import annotations
+
+from sdhci import regmap as rm
+
+
+def period_ps(hz: int) -> int:
+    """Clock period in integer picoseconds."""
+    return round(1e12 / hz)
+
+
+def sd_divisor(clock_control: int, version: int) -> int:
+    """Base clock -> SD clock divisor from a Clock Control value.
+
+    v3.00+: 10-bit divided clock mode, N = bits 7:6 (upper) and 15:8;
+    N = 0 gives the base clock, else base / 2N. v1.00/v2.00: 8-bit field
+    with one bit set, 0 = base, 0x01 = /2, 0x02 = /4 ... 0x80 = /256 (with
+    several bits set, the highest one counts).
+    """
+    low = (clock_control >> rm.SDHCI_DIVIDER_SHIFT) & rm.SDHCI_DIV_MASK
+    if version >= rm.SDHCI_SPEC_300:
+        n = low | (((clock_control >> rm.SDHCI_DIVIDER_HI_SHIFT) & 0x3) << 8)
+        return 1 if n == 0 else 2 * n
+    return 1 if low == 0 else 2 << (low.bit_length() - 1)
+
+
+def data_timeout_ps(timeout_control: int, timeout_clock_hz: int) -> int:
+    """Data timeout: TMCLK x 2^(13 + n); n = 15 is reserved and counts as 14."""
+    n = min(timeout_control & 0xF, 14)
+    return (1 << (13 + n)) * period_ps(timeout_clock_hz)
+
+
+class SdClock:
+    """State of the Clock Control register and when the SD clock runs."""
+
+    def __init__(self, base_clock_hz: int, version: int, stable_delay_ps: int) -> None:
+        self.base_period_ps = period_ps(base_clock_hz)
+        self.version = version
+        self.stable_delay_ps = stable_delay_ps
+        self.control = 0                 # RW bits of Clock Control
+        self.stable_at_ps: int | None = None
+        self.edge0_ps = 0                # an SD clock edge (rising) of the running clock
+
+    def reset(self) -> None:
+        self.control = 0
+        self.stable_at_ps = None
+
+    @property
+    def period_ps(self) -> int:
+        return self.base_period_ps * sd_divisor(self.control, self.version)
+
+    def internal_stable(self, t_ps: int) -> bool:
+        return self.stable_at_ps is not None and t_ps >= self.stable_at_ps
+
+    def running(self, t_ps: int) -> bool:
+        """The SD clock toggles: SD Clock Enable with a stable internal clock."""
+        return bool(self.control & rm.SDHCI_CLOCK_CARD_EN) and self.internal_stable(t_ps)
+
+    def write(self, value: int, t_ps: int) -> None:
+        """A write of the RW bits; the internal clock starts or stops."""
+        was_enabled = self.control & rm.SDHCI_CLOCK_INT_EN
+        self.control = value
+        if not value & rm.SDHCI_CLOCK_INT_EN:
+            self.stable_at_ps = None
+        elif not was_enabled:
+            self.stable_at_ps = t_ps + self.stable_delay_ps
+
+    def read(self, t_ps: int) -> int:
+        return self.control | (rm.SDHCI_CLOCK_INT_STABLE if self.internal_stable(t_ps) else 0)
+
+    def next_edge(self, t_ps: int) -> int:
+        """The first SD clock edge at or after `t_ps`."""
+        p = self.period_ps
+        k = -((self.edge0_ps - t_ps) // p)   # ceil((t - edge0) / p)
+        return self.edge0_ps + max(k, 0) * p

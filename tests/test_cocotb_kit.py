@@ -1,0 +1,6 @@
+"""pytest entry: the kit's own plumbing (AXI4-Lite adapter, AsyncRunner) on Icarus."""
+from sdhci.cocotb.sim import BENCH_DIR, run_bench
+
+
+def test_adapter_and_async_runner() -> None:
+    run_bench("kit", "axil_harness", [BENCH_DIR / "axil_harness.v"], "bench_runner")

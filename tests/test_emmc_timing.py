@@ -1,0 +1,146 @@
+"""Card-side timing: cycle counts, busy times, stalls and seeded reproducibility."""
+import time
+
+from emmc_helpers import CLK_PS, CardHost
+
+from emmc_card import CardConfig, CardTiming, EmmcCard, InjectedStall, TimeDistribution, card_preset
+from emmc_card.bus import data_block_cycles
+from emmc_card.crc import crc16_lines
+from emmc_card.timing import CardTimer
+
+US = 1_000_000   # ps
+MS = 1000 * US
+
+
+def run_writes(config: CardConfig, count: int = 64, cache: bool = False) -> list:
+    """Outcomes of one CMD25 of `count` blocks + CMD12 + a flush, as a comparable list."""
+    host = CardHost(EmmcCard(config))
+    host.init(width=4)
+    if cache:
+        host.switch(33, 1)
+    trace = [host.command(25, 1000)]
+    trace += [host.write_block(bytes([i]) * 512) for i in range(count)]
+    trace.append(host.command(12))
+    host.wait_not_busy(trace[-1])
+    trace.append(host.command(6, (3 << 24) | (32 << 16) | (1 << 8)))
+    return trace
+
+
+def test_same_seed_same_timeline_different_seed_different():
+    slow = card_preset("emmc51-slow")
+    a = run_writes(slow)
+    assert a == run_writes(card_preset("emmc51-slow"))
+    other = card_preset("emmc51-slow")
+    other.seed = 2
+    assert a != run_writes(other)
+    cached = run_writes(card_preset("emmc51-slow"), cache=True)
+    assert cached == run_writes(card_preset("emmc51-slow"), cache=True)
+
+
+def test_ncr_in_configured_range():
+    timing = CardTiming(ncr_cycles_min=2, ncr_cycles_max=64)
+    host = CardHost(EmmcCard(CardConfig(timing=timing)))
+    host.init()
+    delays = {host.command(13, host.rca << 16).delay_cycles for _ in range(300)}
+    assert min(delays) >= 2 and max(delays) <= 64 and len(delays) > 20
+    fixed = CardHost(EmmcCard(CardConfig()))
+    fixed.init()
+    assert fixed.command(13, fixed.rca << 16).delay_cycles == 2
+
+
+def test_nac_for_reads():
+    host = CardHost(EmmcCard(CardConfig(timing=CardTiming(nac_cycles_min=40, nac_cycles_max=40))))
+    host.init()
+    host.r1(18, 0)
+    assert [host.read_block().access_cycles for _ in range(3)] == [40, 40, 40]
+
+
+def test_injected_stall_adds_to_one_block():
+    stall = InjectedStall(block=2, duration_ps=5 * MS)
+    host = CardHost(EmmcCard(CardConfig(timing=CardTiming(injected_stalls=[stall]))))
+    host.init(width=4)
+    host.r1(25, 0)
+    busy = []
+    for i in range(4):
+        host.t += (2 + data_block_cycles(512, 4)) * CLK_PS
+        data = bytes([i]) * 512
+        out = host.card.write_block(data, crc16_lines(data, 4), host.t, CLK_PS)
+        token_end = host.t + (2 + 5) * CLK_PS            # CRC status: 2 clocks + 5-bit token
+        busy.append(out.busy_until_ps - token_end)
+        host.t = out.busy_until_ps
+    # Program time fixed at 100 us; block 2 (0-based, lifetime count) adds 5 ms.
+    assert busy == [100 * US, 100 * US, 100 * US + 5 * MS, 100 * US]
+
+
+def test_gc_stalls_and_replayed_program_times():
+    timing = CardTiming(program=TimeDistribution("replay", replay_us=[10.0, 20.0, 30.0]),
+                        gc_stall_probability=1.0, gc_stall=TimeDistribution("fixed", value_us=1000.0))
+    host = CardHost(EmmcCard(CardConfig(timing=timing)))
+    host.init(width=4)
+    host.r1(25, 0)
+    busy = []
+    for i in range(4):
+        host.t += (2 + data_block_cycles(512, 4)) * CLK_PS
+        out = host.card.write_block(bytes(512), crc16_lines(bytes(512), 4), host.t, CLK_PS)
+        busy.append(out.busy_until_ps - (host.t + 7 * CLK_PS))
+        host.t = out.busy_until_ps
+    assert busy == [1010 * US, 1020 * US, 1030 * US, 1010 * US]
+
+
+def test_lognormal_and_uniform_draws_stay_in_bounds():
+    timing = CardTiming(program=TimeDistribution("lognormal", value_us=100.0, sigma=1.0, max_us=300.0),
+                        cached_write=TimeDistribution("uniform", min_us=2.0, max_us=8.0))
+    timer = CardTimer(CardConfig(timing=timing))
+    programs = [timer.program_ps() for _ in range(2000)]
+    cached = [timer.cached_write_ps() for _ in range(2000)]
+    assert max(programs) == 300 * US and min(programs) > 0
+    assert sorted(programs)[1000] < 150 * US      # median near 100 us
+    assert 2 * US <= min(cached) and max(cached) <= 8 * US
+
+
+def test_write_buffer_busy_only_when_full():
+    host = CardHost(EmmcCard(CardConfig(timing=CardTiming(write_buffer_blocks=2))))
+    host.init(width=4)
+    host.r1(25, 0)
+    host.t += (2 + data_block_cycles(512, 4)) * CLK_PS
+    first = host.card.write_block(bytes(512), crc16_lines(bytes(512), 4), host.t, CLK_PS)
+    assert first.busy_until_ps is None                    # one block waiting, room for another
+    done0 = host.t + 7 * CLK_PS + 100 * US
+    host.t += 7 * CLK_PS + (2 + data_block_cycles(512, 4)) * CLK_PS
+    second = host.card.write_block(bytes(512), crc16_lines(bytes(512), 4), host.t, CLK_PS)
+    assert second.busy_until_ps == done0                  # full until block 0 is programmed
+    # CMD12: busy until block 1 is programmed (done0 + 100 us) plus stop_busy 10 us.
+    host.t = second.busy_until_ps
+    out = host.command(12)
+    assert out.busy_until_ps == done0 + 100 * US + 10 * US
+
+
+def test_partition_switch_busy_defaults_to_the_register_maximum():
+    host = CardHost(EmmcCard(CardConfig()))          # PARTITION_SWITCH_TIME 3 = 30 ms
+    host.init()
+    out = host.command(6, (3 << 24) | (179 << 16) | (1 << 8))
+    response_end = host.last_command_end + (out.delay_cycles + 48) * CLK_PS
+    assert out.busy_until_ps == response_end + 30 * MS
+    host.wait_not_busy(out)
+    # Any other CMD6 (here HS_TIMING): GENERIC_CMD6_TIME 10 = 100 ms.
+    out = host.command(6, (3 << 24) | (185 << 16) | (1 << 8))
+    response_end = host.last_command_end + (out.delay_cycles + 48) * CLK_PS
+    assert out.busy_until_ps == response_end + 100 * MS
+
+
+def test_panic_sized_write_is_fast():
+    """128 blocks (one 64 KiB pstore record) through CMD25 must take a few ms of Python."""
+    host = CardHost(EmmcCard(card_preset("emmc51")))
+    host.init(width=4)
+    host.switch(33, 1)
+    data = bytes(range(256)) * 2
+    crcs = crc16_lines(data, 4)
+    host.r1(25, 4096)
+    start = time.perf_counter()
+    for _ in range(128):
+        host.t += 1044 * CLK_PS
+        out = host.card.write_block(data, crcs, host.t, CLK_PS)
+        host.t = max(host.t + 7 * CLK_PS, out.busy_until_ps or 0)
+    elapsed = time.perf_counter() - start
+    assert out.token == 0b010
+    assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms for 128 blocks"
