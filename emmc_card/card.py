@@ -122,6 +122,11 @@ class EmmcCard:
         """Whether the card holds DAT0 low at t_ps."""
         return self.powered and t_ps < self._busy_until
 
+    @property
+    def busy_until_ps(self) -> int:
+        """When the card releases DAT0 (in the past when it is not busy)."""
+        return self._busy_until
+
     def _enter(self, state: CardState, until_ps: int | None = None, then: CardState | None = None) -> None:
         self._state = state
         self._next_state = (until_ps, then) if then is not None else None
@@ -269,9 +274,10 @@ class EmmcCard:
             return out
         if mine and self._state == S.DIS:
             until = self._next_state[0] if self._next_state else t_ps
-            out = self._r1(7, t_ps, clk, busy_ps=max(until - t_ps, 0))
-            self._enter(S.PRG, until, S.TRAN)
-            return out
+            out = self._r1(7, t_ps, clk, busy_ps=0)
+            self._busy_until = max(out.busy_until_ps, until)   # the programming already under way
+            self._enter(S.PRG, self._busy_until, S.TRAN)
+            return CommandOutcome(out.response, out.delay_cycles, self._busy_until)
         if not mine and self._state in (S.STBY, S.TRAN, S.DATA, S.PRG):
             if self._state == S.PRG:
                 until, _ = self._next_state or (t_ps, S.TRAN)
@@ -311,12 +317,10 @@ class EmmcCard:
             return out
         if self._state != S.RCV:
             return self._illegal()
-        wrote = self._transfer is not None and self._transfer.write
         self._transfer = None
         done = max(self._busy_until, self._queue.free_ps, t_ps)
-        stop = self._timer.stop_busy_ps() if wrote else 0
         out = self._r1(12, t_ps, clk, busy_ps=0)
-        self._busy_until = max(out.busy_until_ps, done + stop)
+        self._busy_until = max(out.busy_until_ps, done + self._timer.stop_busy_ps())
         self._enter(S.PRG, self._busy_until, S.TRAN)
         return CommandOutcome(out.response, out.delay_cycles, self._busy_until)
 

@@ -124,9 +124,11 @@ class CardTiming:
             value = getattr(self, name)
             if value is not None and value < 0:
                 raise ConfigError(name, "must not be negative")
-        for name in ("program", "cached_write", "stop_busy", "gc_stall"):
+        parts = [(name, getattr(self, name)) for name in ("program", "cached_write", "stop_busy", "gc_stall")]
+        parts += [(f"injected_stalls[{i}]", stall) for i, stall in enumerate(self.injected_stalls)]
+        for name, part in parts:
             try:
-                getattr(self, name).validate()
+                part.validate()
             except ConfigError as err:
                 raise ConfigError(f"{name}.{err.key}", str(err).split(": ", 1)[-1]) from None
 

@@ -62,13 +62,13 @@ def _put(bits: BitArray, high: int, low: int, value: int) -> None:
 
 def field_value(register: bytes, high: int, low: int) -> int:
     """Register bits high..low of a 16-byte CID/CSD."""
-    return Bits.from_bytes(register)[127 - high:128 - low].uint
+    return Bits(uint=int.from_bytes(register, "big"), length=8 * len(register))[127 - high:128 - low].uint
 
 
 def cid(config: CardConfig) -> bytes:
     """The 16-byte CID, its CRC7 included."""
     c = config.cid
-    bits = BitArray.from_zeros(128)
+    bits = BitArray(uint=0, length=128)
     _put(bits, 127, 120, c.mid)
     _put(bits, 113, 112, c.cbx)
     _put(bits, 111, 104, c.oid)
@@ -100,7 +100,7 @@ def csd_capacity_fields(capacity: int) -> tuple[int, int, int]:
 def csd(config: CardConfig) -> bytes:
     """The 16-byte CSD, its CRC7 included."""
     c_size, c_size_mult, read_bl_len = csd_capacity_fields(config.user_area_bytes)
-    bits = BitArray.from_zeros(128)
+    bits = BitArray(uint=0, length=128)
     _put(bits, 127, 126, 3)              # CSD_STRUCTURE: version in EXT_CSD
     _put(bits, 125, 122, 4)              # SPEC_VERS: 4.x and later
     _put(bits, 119, 112, encode_taac(config.taac_ns))

@@ -19,7 +19,7 @@ class CardTimer:
         self._config = config
         self._timing = config.timing
         self.rng = random.Random(config.seed)
-        self._replay_pos: dict[int, int] = {}
+        self._replay_pos: dict[str, int] = {}   # by knob name: survives copy.deepcopy
         self._stalls: dict[int, int] = {}
         for stall in self._timing.injected_stalls:
             self._stalls[stall.block] = self._stalls.get(stall.block, 0) + stall.duration_ps
@@ -39,8 +39,9 @@ class CardTimer:
         """Read command end bit (or previous block end bit) to data start bit."""
         return self._cycles(self._timing.nac_cycles_min, self._timing.nac_cycles_max)
 
-    def draw_ps(self, dist: TimeDistribution) -> int:
-        """One duration from `dist`, in picoseconds."""
+    def draw_ps(self, knob: str) -> int:
+        """One duration, in picoseconds, from the distribution CardTiming.<knob>."""
+        dist: TimeDistribution = getattr(self._timing, knob)
         if dist.kind == "fixed":
             return us_to_ps(dist.value_us)
         if dist.kind == "uniform":
@@ -48,28 +49,28 @@ class CardTimer:
         if dist.kind == "lognormal":
             value = self.rng.lognormvariate(math.log(dist.value_us), dist.sigma)
             return us_to_ps(min(value, dist.max_us) if dist.max_us > 0 else value)
-        pos = self._replay_pos.get(id(dist), 0)
-        self._replay_pos[id(dist)] = pos + 1
+        pos = self._replay_pos.get(knob, 0)
+        self._replay_pos[knob] = pos + 1
         return us_to_ps(dist.replay_us[pos % len(dist.replay_us)])
 
     def block_stall_ps(self, block: int) -> int:
         """Extra busy of lifetime block `block`: GC stall (random) plus injected stall."""
         stall = self._stalls.get(block, 0)
         if self._timing.gc_stall_probability and self.rng.random() < self._timing.gc_stall_probability:
-            stall += self.draw_ps(self._timing.gc_stall)
+            stall += self.draw_ps("gc_stall")
         return stall
 
     def program_ps(self) -> int:
         """Time to program one block into the medium."""
-        return self.draw_ps(self._timing.program)
+        return self.draw_ps("program")
 
     def cached_write_ps(self) -> int:
         """Time to take one block into the volatile cache."""
-        return self.draw_ps(self._timing.cached_write)
+        return self.draw_ps("cached_write")
 
     def stop_busy_ps(self) -> int:
         """Busy after CMD12 beyond the end of programming."""
-        return self.draw_ps(self._timing.stop_busy)
+        return self.draw_ps("stop_busy")
 
     def init_busy_ps(self) -> int:
         """How long OCR bit 31 reads 0 after the first CMD1."""

@@ -44,11 +44,18 @@ def rtl_capabilities(base_clk_mhz: int = DEFAULT_BASE_CLK_MHZ) -> int:
 
 
 def render() -> str:
-    """The header text for the RTL's HWInit values."""
-    return regmap.render_verilog_header(hwinit={
+    """The header text: sdhci.regmap's rendering with the RTL's HWInit values,
+    plus the v3.00 writable-bit mask of every register (the RTL's write masks)."""
+    text = regmap.render_verilog_header(hwinit={
         "CAPABILITIES": rtl_capabilities(),
         "HOST_CONTROLLER_VERSION": regmap.SDHCI_SPEC_300,
     })
+    lines = ["// Writable (RW) bits of each register as a v3.00 controller presents them."]
+    for reg in regmap.REGISTERS:
+        mask = reg.mask(("RW",), regmap.SDHCI_SPEC_300)
+        lines.append(f"localparam [{reg.width - 1}:0] SDHCI_{reg.name}_RW_V3 = "
+                     f"{reg.width}'h{mask:0{reg.width // 4}X};")
+    return text + "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -132,7 +132,7 @@ module sdhci_cmd (
                         rx <= 128'd0;
                         cnt <= 8'd1;
                         state <= RECV;
-                    end else if (cnt == 8'd64) begin
+                    end else if (cnt == 8'd63) begin
                         err_timeout <= 1'b1;
                         done <= 1'b1;
                         state <= IDLE;

@@ -99,41 +99,21 @@ module sdhci_regs #(
         | (32'd1 << 30);                         // slot type: embedded
     localparam [15:0] VERSION = SDHCI_HOST_CONTROLLER_VERSION_RESET;
 
-    // ---- writable bits (per register, from the generated field masks) ----
-    localparam [15:0] BLOCK_SIZE_RW = SDHCI_BLOCK_SIZE_TRANSFER_BLOCK_SIZE_MASK
-                                    | SDHCI_BLOCK_SIZE_SDMA_BUFFER_BOUNDARY_MASK;
-    localparam [15:0] TRANSFER_MODE_RW = SDHCI_TRANSFER_MODE_DMA_ENABLE_MASK
-                                       | SDHCI_TRANSFER_MODE_BLOCK_COUNT_ENABLE_MASK
-                                       | SDHCI_TRANSFER_MODE_AUTO_CMD_ENABLE_MASK
-                                       | SDHCI_TRANSFER_MODE_DATA_TRANSFER_DIRECTION_MASK
-                                       | SDHCI_TRANSFER_MODE_MULTI_BLOCK_SELECT_MASK;
-    localparam [15:0] COMMAND_RW = SDHCI_COMMAND_RESPONSE_TYPE_SELECT_MASK
-                                 | SDHCI_COMMAND_COMMAND_CRC_CHECK_ENABLE_MASK
-                                 | SDHCI_COMMAND_COMMAND_INDEX_CHECK_ENABLE_MASK
-                                 | SDHCI_COMMAND_DATA_PRESENT_SELECT_MASK
-                                 | SDHCI_COMMAND_COMMAND_TYPE_MASK
-                                 | SDHCI_COMMAND_COMMAND_INDEX_MASK;
-    localparam [7:0] POWER_RW = SDHCI_POWER_CONTROL_SD_BUS_POWER_MASK
-                              | SDHCI_POWER_CONTROL_SD_BUS_VOLTAGE_SELECT_MASK;
-    localparam [7:0] BLOCK_GAP_RW = SDHCI_BLOCK_GAP_CONTROL_STOP_AT_BLOCK_GAP_REQUEST_MASK
-                                  | SDHCI_BLOCK_GAP_CONTROL_READ_WAIT_CONTROL_MASK
-                                  | SDHCI_BLOCK_GAP_CONTROL_INTERRUPT_AT_BLOCK_GAP_MASK;
-    localparam [7:0] WAKEUP_RW = SDHCI_WAKEUP_CONTROL_WAKEUP_ON_CARD_INTERRUPT_MASK
-                               | SDHCI_WAKEUP_CONTROL_WAKEUP_ON_CARD_INSERTION_MASK
-                               | SDHCI_WAKEUP_CONTROL_WAKEUP_ON_CARD_REMOVAL_MASK;
-    localparam [15:0] CLOCK_RW = SDHCI_CLOCK_CONTROL_INTERNAL_CLOCK_ENABLE_MASK
-                               | SDHCI_CLOCK_CONTROL_SD_CLOCK_ENABLE_MASK
-                               | SDHCI_CLOCK_CONTROL_CLOCK_GENERATOR_SELECT_MASK
-                               | SDHCI_CLOCK_CONTROL_UPPER_SDCLK_FREQUENCY_SELECT_MASK
-                               | SDHCI_CLOCK_CONTROL_SDCLK_FREQUENCY_SELECT_MASK;
-    localparam [7:0] TIMEOUT_RW = SDHCI_TIMEOUT_CONTROL_DATA_TIMEOUT_COUNTER_VALUE_MASK;
-    localparam [15:0] NORMAL_ENABLE_RW = SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_NORMAL_STATUS_ENABLE_MASK;
-    localparam [15:0] HOST_CONTROL_2_RW = SDHCI_HOST_CONTROL_2_UHS_MODE_SELECT_MASK
-                                        | SDHCI_HOST_CONTROL_2_SIGNALING_1V8_ENABLE_MASK
-                                        | SDHCI_HOST_CONTROL_2_DRIVER_STRENGTH_SELECT_MASK
-                                        | SDHCI_HOST_CONTROL_2_SAMPLING_CLOCK_SELECT_MASK
-                                        | SDHCI_HOST_CONTROL_2_ASYNCHRONOUS_INTERRUPT_ENABLE_MASK
-                                        | SDHCI_HOST_CONTROL_2_PRESET_VALUE_ENABLE_MASK;
+    // ---- writable bits (generated from sdhci.regmap, v3.00) ----
+    localparam [15:0] BLOCK_SIZE_RW = SDHCI_BLOCK_SIZE_RW_V3;
+    localparam [15:0] TRANSFER_MODE_RW = SDHCI_TRANSFER_MODE_RW_V3;
+    localparam [15:0] COMMAND_RW = SDHCI_COMMAND_RW_V3;
+    localparam [7:0]  HOST_CONTROL_1_RW = SDHCI_HOST_CONTROL_1_RW_V3;
+    localparam [7:0]  POWER_RW = SDHCI_POWER_CONTROL_RW_V3;
+    localparam [7:0]  BLOCK_GAP_RW = SDHCI_BLOCK_GAP_CONTROL_RW_V3;
+    localparam [7:0]  WAKEUP_RW = SDHCI_WAKEUP_CONTROL_RW_V3;
+    localparam [15:0] CLOCK_RW = SDHCI_CLOCK_CONTROL_RW_V3;
+    localparam [7:0]  TIMEOUT_RW = SDHCI_TIMEOUT_CONTROL_RW_V3;
+    localparam [15:0] NORMAL_ENABLE_RW = SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_RW_V3;
+    localparam [15:0] ERROR_ENABLE_RW = SDHCI_ERROR_INTERRUPT_STATUS_ENABLE_RW_V3;
+    localparam [15:0] NORMAL_SIGNAL_RW = SDHCI_NORMAL_INTERRUPT_SIGNAL_ENABLE_RW_V3;
+    localparam [15:0] ERROR_SIGNAL_RW = SDHCI_ERROR_INTERRUPT_SIGNAL_ENABLE_RW_V3;
+    localparam [15:0] HOST_CONTROL_2_RW = SDHCI_HOST_CONTROL_2_RW_V3;
     // Status bits this controller can raise.
     localparam [15:0] NORMAL_EVENTS = SDHCI_NORMAL_INTERRUPT_STATUS_COMMAND_COMPLETE_MASK
                                     | SDHCI_NORMAL_INTERRUPT_STATUS_TRANSFER_COMPLETE_MASK
@@ -189,9 +169,7 @@ module sdhci_regs #(
     assign rd_err = !decoded(rd_addr[11:2]);
     wire [7:0] wr_word = {wr_addr[7:2], 2'b00};
     wire [7:0] rd_word = {rd_addr[7:2], 2'b00};
-    function automatic wr_hit(input [7:0] offset);
-        wr_hit = wr_en && !wr_err && (wr_word == offset);
-    endfunction
+    wire wr_ok = wr_en && !wr_err;
 
     // ---- registers ----
     reg  [31:0]  sdma_address;
@@ -226,13 +204,13 @@ module sdhci_regs #(
     wire [31:0] new_signal = merge(w_signal, wr_data, wr_strb);
     wire [31:0] new_acmd = merge(w_acmd, wr_data, wr_strb);
     wire unused_merge = ^{new_clock[31:24], new_acmd[15:0], wr_addr[1:0], rd_addr[1:0]};
-    wire [31:0] w1c = wr_hit(SDHCI_NORMAL_INTERRUPT_STATUS_OFFSET) ?
+    wire [31:0] w1c = (wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_STATUS_OFFSET) ?
                       (wr_data & {{8{wr_strb[3]}}, {8{wr_strb[2]}}, {8{wr_strb[1]}}, {8{wr_strb[0]}}}) : 32'd0;
-    wire [31:0] force_ev = wr_hit(SDHCI_FORCE_EVENT_AUTO_CMD_ERROR_STATUS_OFFSET) ?
+    wire [31:0] force_ev = (wr_ok && wr_word == SDHCI_FORCE_EVENT_AUTO_CMD_ERROR_STATUS_OFFSET) ?
                       (wr_data & {{8{wr_strb[3]}}, {8{wr_strb[2]}}, {8{wr_strb[1]}}, {8{wr_strb[0]}}}) : 32'd0;
 
     // The Command register's upper byte issues the command.
-    wire cmd_write = wr_hit(SDHCI_TRANSFER_MODE_OFFSET) && wr_strb[3];
+    wire cmd_write = (wr_ok && wr_word == SDHCI_TRANSFER_MODE_OFFSET) && wr_strb[3];
     wire [15:0] cmd_new = new_mode[31:16] & COMMAND_RW;
     wire cmd_needs_dat = cmd_new[5] || (cmd_new[1:0] == 2'b11);
     wire cmd_inhibit = issue_pending || cmd_active || acmd_pending;
@@ -248,7 +226,7 @@ module sdhci_regs #(
         srst_dat <= 1'b0;
         if (!rst_n) begin
             srst_all <= 1'b0;
-        end else if (wr_hit(SDHCI_CLOCK_CONTROL_OFFSET) && wr_strb[3]) begin
+        end else if ((wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET) && wr_strb[3]) begin
             srst_all <= wr_data[24];
             srst_cmd <= wr_data[25];
             srst_dat <= wr_data[26];
@@ -294,7 +272,7 @@ module sdhci_regs #(
     assign dat_cmd_err = cmd_any_err;
     assign acmd_done = cmd_done && acmd_active;
     assign acmd_err = cmd_any_err;
-    assign buf_we = wr_hit(SDHCI_BUFFER_DATA_PORT_OFFSET);
+    assign buf_we = (wr_ok && wr_word == SDHCI_BUFFER_DATA_PORT_OFFSET);
     assign buf_re = rd_en && !rd_err && (rd_word == SDHCI_BUFFER_DATA_PORT_OFFSET);
 
     // interrupt events of this cycle
@@ -330,22 +308,22 @@ module sdhci_regs #(
             host_control_2 <= SDHCI_HOST_CONTROL_2_RESET;
             adma_address <= 64'd0;
         end else begin
-            if (wr_hit(SDHCI_SDMA_SYSTEM_ADDRESS_OFFSET))
+            if ((wr_ok && wr_word == SDHCI_SDMA_SYSTEM_ADDRESS_OFFSET))
                 sdma_address <= merge(sdma_address, wr_data, wr_strb);
-            if (wr_hit(SDHCI_BLOCK_SIZE_OFFSET)) begin
+            if ((wr_ok && wr_word == SDHCI_BLOCK_SIZE_OFFSET)) begin
                 block_size_q <= new_size[15:0] & BLOCK_SIZE_RW;
                 block_count_q <= new_size[31:16];
             end else if (block_count_dec) begin
                 block_count_q <= block_count_q - 16'd1;
             end
-            if (wr_hit(SDHCI_ARGUMENT_OFFSET))
+            if ((wr_ok && wr_word == SDHCI_ARGUMENT_OFFSET))
                 argument_q <= merge(argument_q, wr_data, wr_strb);
-            if (wr_hit(SDHCI_TRANSFER_MODE_OFFSET)) begin
+            if ((wr_ok && wr_word == SDHCI_TRANSFER_MODE_OFFSET)) begin
                 transfer_mode <= new_mode[15:0] & TRANSFER_MODE_RW;
                 command <= cmd_new;
             end
-            if (wr_hit(SDHCI_HOST_CONTROL_1_OFFSET)) begin
-                host_control_1 <= new_host[7:0];
+            if ((wr_ok && wr_word == SDHCI_HOST_CONTROL_1_OFFSET)) begin
+                host_control_1 <= new_host[7:0] & HOST_CONTROL_1_RW;
                 power_control <= new_host[15:8] & POWER_RW;
                 block_gap_control <= new_host[23:16] & BLOCK_GAP_RW;
                 wakeup_control <= new_host[31:24] & WAKEUP_RW;
@@ -353,23 +331,23 @@ module sdhci_regs #(
                 block_gap_control <= block_gap_control
                     & ~SDHCI_BLOCK_GAP_CONTROL_STOP_AT_BLOCK_GAP_REQUEST_MASK;
             end
-            if (wr_hit(SDHCI_CLOCK_CONTROL_OFFSET)) begin
+            if ((wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET)) begin
                 clock_control <= new_clock[15:0] & CLOCK_RW;
                 timeout_control <= new_clock[23:16] & TIMEOUT_RW;
             end
-            if (wr_hit(SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_OFFSET)) begin
+            if ((wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_OFFSET)) begin
                 normal_enable <= new_enable[15:0] & NORMAL_ENABLE_RW;
-                error_enable <= new_enable[31:16];
+                error_enable <= new_enable[31:16] & ERROR_ENABLE_RW;
             end
-            if (wr_hit(SDHCI_NORMAL_INTERRUPT_SIGNAL_ENABLE_OFFSET)) begin
-                normal_signal <= new_signal[15:0] & NORMAL_ENABLE_RW;
-                error_signal <= new_signal[31:16];
+            if ((wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_SIGNAL_ENABLE_OFFSET)) begin
+                normal_signal <= new_signal[15:0] & NORMAL_SIGNAL_RW;
+                error_signal <= new_signal[31:16] & ERROR_SIGNAL_RW;
             end
-            if (wr_hit(SDHCI_AUTO_CMD_ERROR_STATUS_OFFSET))
+            if ((wr_ok && wr_word == SDHCI_AUTO_CMD_ERROR_STATUS_OFFSET))
                 host_control_2 <= new_acmd[31:16] & HOST_CONTROL_2_RW;
-            if (wr_hit(SDHCI_ADMA_SYSTEM_ADDRESS_OFFSET))
+            if ((wr_ok && wr_word == SDHCI_ADMA_SYSTEM_ADDRESS_OFFSET))
                 adma_address[31:0] <= merge(adma_address[31:0], wr_data, wr_strb);
-            if (wr_hit(SDHCI_ADMA_SYSTEM_ADDRESS_HI_OFFSET))
+            if ((wr_ok && wr_word == SDHCI_ADMA_SYSTEM_ADDRESS_HI_OFFSET))
                 adma_address[63:32] <= merge(adma_address[63:32], wr_data, wr_strb);
 
             // Responses: R2 fills bits 119:0; a short response bits 31:0; an
@@ -428,7 +406,7 @@ module sdhci_regs #(
             SDHCI_RESPONSE1_OFFSET: rd_data = response[63:32];
             SDHCI_RESPONSE2_OFFSET: rd_data = response[95:64];
             SDHCI_RESPONSE3_OFFSET: rd_data = response[127:96];
-            SDHCI_BUFFER_DATA_PORT_OFFSET: rd_data = buf_rdata;
+            SDHCI_BUFFER_DATA_PORT_OFFSET: rd_data = buf_rd_en ? buf_rdata : 32'd0;
             SDHCI_PRESENT_STATE_OFFSET: rd_data = present_state;
             SDHCI_HOST_CONTROL_1_OFFSET: rd_data = w_host;
             SDHCI_CLOCK_CONTROL_OFFSET: rd_data = w_clock | {30'd0, int_clk_stable, 1'b0};

@@ -116,9 +116,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _kmsg_kib(size_bytes: int) -> int:
-    """--kmsg-size is in bytes; pstore/blk's kmsg_size parameter is in KiB."""
-    if size_bytes % 1024:
-        raise UsageError(f"argument --kmsg-size: {size_bytes} bytes is not a whole number of KiB")
+    """--kmsg-size is in bytes; pstore/blk's kmsg_size parameter is in KiB, a multiple of 4."""
+    if size_bytes % 4096:
+        raise UsageError(f"argument --kmsg-size: {size_bytes} bytes is not a multiple of 4096 "
+                         "(pstore/blk kmsg_size is in 4 KiB steps)")
     return size_bytes // 1024
 
 
@@ -147,10 +148,11 @@ def _load(args: argparse.Namespace) -> EmulatorConfig:
 
 
 def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
+    config = _load(args)
     from sdhci.emulation import run_panic_write
     from sdhci.report import render_json, render_text
 
-    result = run_panic_write(_load(args))
+    result = run_panic_write(config)
     if args.vcd:
         from sdhci.vcd import write_vcd
 

@@ -10,7 +10,7 @@ import os
 from typing import TYPE_CHECKING
 
 from emmc_card.configtools import ConfigError
-from sdhci.pstore import RecordListing, blkdev_partno, read_partition_table, read_records
+from sdhci.pstore import PartitionError, RecordListing, blkdev_partno, read_partition_table, read_records
 
 if TYPE_CHECKING:
     from sdhci.config import EmulatorConfig
@@ -29,7 +29,10 @@ def inspect_image(image_path: str, config: EmulatorConfig) -> RecordListing:
     if target is None:
         raise ConfigError("pstore.blkdev", f"{blkdev!r} names no mmcblk partition")
     image_bytes = os.path.getsize(image_path)
-    partitions = read_partition_table(image_path)
+    try:
+        partitions = read_partition_table(image_path)
+    except PartitionError as err:
+        raise PartitionError(f"{image_path}: {err}") from None
     number = target[1]
     found = [p for p in partitions if p.number == number and p.kind != "extended"]
     if not found:

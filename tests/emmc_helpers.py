@@ -57,9 +57,8 @@ class CardHost:
         """Advance time past the busy the outcome announced (or past any busy)."""
         if out is not None and out.busy_until_ps is not None:
             self.t = max(self.t, out.busy_until_ps)
-        step = 1_000_000
-        while self.card.busy(self.t):
-            self.t += step
+        if self.card.busy(self.t):
+            self.t = self.card.busy_until_ps
 
     def r1(self, index: int, arg: int = 0) -> int:
         """Send a command expecting R1/R1b; returns the card status."""

@@ -21,6 +21,7 @@ R1B = rm.SDHCI_CMD_RESP_SHORT_BUSY | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
 R2 = rm.SDHCI_CMD_RESP_LONG | rm.SDHCI_CMD_CRC
 R3 = rm.SDHCI_CMD_RESP_SHORT
 ERRORS = rm.SDHCI_INT_ERROR_MASK
+CMD_ERRORS = rm.SDHCI_INT_TIMEOUT | rm.SDHCI_INT_CRC | rm.SDHCI_INT_END_BIT | rm.SDHCI_INT_INDEX
 
 
 def fixed_card(ncr: int = 2, nac: int = 2, program_us: float = 100.0, cache_kib: int = 0,
@@ -62,12 +63,12 @@ class RegHost:
                 raise AssertionError(f"stuck polling 0x{offset:02X}: 0x{v:X} (mask 0x{mask:X})")
             self.t = max(self.t, nxt)
 
-    def wait_int(self, mask: int) -> int:
-        """Wait for any of `mask` or an error in the interrupt status; returns the status."""
+    def wait_int(self, mask: int, errors: int = ERRORS) -> int:
+        """Wait for any of `mask` or of `errors` in the interrupt status; returns the status."""
         end = self.t + 10**13
         while True:
             v = self.rd(rm.SDHCI_INT_STATUS)
-            if v & (mask | ERRORS):
+            if v & (mask | errors):
                 return v
             nxt = self.ctl.next_event_ps()
             if nxt is None or self.t > end:
@@ -113,8 +114,8 @@ class RegHost:
             self.wr(rm.SDHCI_COMMAND, 16, rm.SDHCI_MAKE_CMD(index, flags))
         else:
             self.wr(rm.SDHCI_TRANSFER_MODE, 32, mode | rm.SDHCI_MAKE_CMD(index, flags) << 16)
-        status = self.wait_int(rm.SDHCI_INT_RESPONSE)
-        self.ack(rm.SDHCI_INT_RESPONSE | (status & ERRORS))
+        status = self.wait_int(rm.SDHCI_INT_RESPONSE, CMD_ERRORS)
+        self.ack(rm.SDHCI_INT_RESPONSE | (status & CMD_ERRORS))
         return status
 
     def r1(self, index: int, arg: int = 0, busy: bool = False) -> int:
@@ -176,7 +177,7 @@ class RegHost:
         self.wr(rm.SDHCI_BLOCK_SIZE, 16, rm.SDHCI_MAKE_BLKSZ(boundary_code, 512))
         self.wr(rm.SDHCI_BLOCK_COUNT, 16, n)
         status = self.command(25 if n > 1 else 24, lba, R1 | rm.SDHCI_CMD_DATA, mode)
-        assert not status & ERRORS, f"0x{status:08X}"
+        assert not status & CMD_ERRORS, f"0x{status:08X}"
         pos = 0
         while True:
             s = self.wait_int(rm.SDHCI_INT_DATA_END | rm.SDHCI_INT_SPACE_AVAIL | rm.SDHCI_INT_DMA_END)

@@ -107,3 +107,34 @@ def test_cmd7_deselect_and_reselect():
     _, status = decode_r1(host.command(7, RCA << 16).response)
     assert status_state(status) == CardState.STBY
     assert card.state(host.t) == CardState.TRAN
+
+
+def test_deselect_during_programming_goes_to_dis_then_stby():
+    card = EmmcCard(card_preset("emmc51"))
+    host = CardHost(card)
+    host.init()
+    out = host.command(6, (3 << 24) | (185 << 16) | (1 << 8))   # HS_TIMING: 500 us busy
+    assert card.state(host.t) == CardState.PRG
+    assert host.command(7, 0).response is None                  # deselect while busy
+    assert card.state(host.t) == CardState.DIS
+    reselect = host.command(7, RCA << 16)                       # back: R1b until the busy ends
+    _, status = decode_r1(reselect.response)
+    assert status_state(status) == CardState.DIS
+    assert reselect.busy_until_ps == out.busy_until_ps
+    assert card.state(host.t) == CardState.PRG
+    assert card.state(out.busy_until_ps) == CardState.TRAN
+
+
+def test_cmd0_resets_to_idle_and_keeps_acknowledged_data():
+    card = EmmcCard(card_preset("emmc51"))
+    host = CardHost(card)
+    host.init(width=4)
+    host.switch(33, 1)                                         # cache on
+    data = bytes([7]) * 512
+    host.write(24, 50, [data], stop=False)
+    host.command(0)
+    assert card.state(host.t) == CardState.IDLE and card.bus_width == 1 and card.ext_csd[33] == 0
+    assert host.command(13, RCA << 16).response is None        # idle: CMD13 illegal
+    host.t += 10 ** 12                                         # 1 s: programming long done
+    card.state(host.t)
+    assert card.storage.read(0, 50 * 512, 512) == data

@@ -147,3 +147,11 @@ def test_timing_defaults_are_the_spec_values():
     assert timing.nid_cycles == 5 and timing.crc_status_delay_cycles == 2
     assert timing.ncr_cycles_min >= 2
     assert TimeDistribution().kind == "fixed"
+
+
+def test_injected_stalls_from_toml_dict():
+    config = from_dict(CardConfig, {"timing": {"injected_stalls": [{"block": 3, "duration_ps": 7}]}})
+    assert config.timing.injected_stalls == [emmc_card.InjectedStall(block=3, duration_ps=7)]
+    with pytest.raises(ConfigError) as err:
+        from_dict(CardConfig, {"timing": {"injected_stalls": [{"block": -1, "duration_ps": 7}]}})
+    assert err.value.key == "timing.injected_stalls[0].block"

@@ -161,3 +161,20 @@ def test_existing_image_of_wrong_size_is_a_config_error(tmp_path):
     path.write_bytes(bytes(4096))
     with pytest.raises(ConfigError, match="image_path"):
         EmmcCard(CardConfig(), image_path=path)
+
+
+@pytest.mark.parametrize("width", [4, 8])
+def test_ddr_write_uses_per_edge_crcs(width):
+    card = EmmcCard(CardConfig())
+    host = CardHost(card)
+    host.init()
+    host.switch(185, 1)                                     # HS_TIMING: high speed
+    host.set_bus_width(width, ddr=True)
+    [data] = blocks(8, 1)
+    host.r1(24, 3)
+    sdr = crc16_lines(data, width)                          # width values: wrong for DDR
+    assert host.write_block(data, sdr).token == 0b101
+    host.r1(12)
+    outs = host.write(24, 3, [data], stop=False)
+    assert outs[0].token == CRC_STATUS_ACCEPTED             # 2 x width CRCs, rising then falling
+    assert host.read(17, 3, 1, stop=False) == data

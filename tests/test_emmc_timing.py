@@ -1,4 +1,5 @@
 """Card-side timing: cycle counts, busy times, stalls and seeded reproducibility."""
+import copy
 import time
 
 from emmc_helpers import CLK_PS, CardHost
@@ -144,3 +145,23 @@ def test_panic_sized_write_is_fast():
     elapsed = time.perf_counter() - start
     assert out.token == 0b010
     assert elapsed < 0.05, f"{elapsed * 1000:.1f} ms for 128 blocks"
+
+
+
+def test_deep_copy_continues_the_same_timeline():
+    """A copied card (e.g. for a what-if power cut) draws exactly what the original would."""
+    timing = CardTiming(program=TimeDistribution("replay", replay_us=[10.0, 20.0, 30.0]))
+    host = CardHost(EmmcCard(CardConfig(timing=timing)))
+    host.init(width=4)
+    host.write(24, 0, [bytes([1]) * 512], stop=False)       # replay value 10 us used
+    twin = CardHost(copy.deepcopy(host.card), t_ps=host.t)
+    twin.width = 4
+    busy = []
+    for h in (host, twin):
+        h.r1(24, 1)
+        h.t += (2 + data_block_cycles(512, 4)) * CLK_PS
+        out = h.card.write_block(bytes(512), crc16_lines(bytes(512), 4), h.t, CLK_PS)
+        busy.append(out.busy_until_ps - (h.t + 7 * CLK_PS))
+    assert busy == [20 * US, 20 * US]                       # both continue the replay list
+    twin.card.power_cut(twin.t)
+    assert host.card.powered and host.card.read(0, 0, 512) == bytes([1]) * 512

@@ -97,6 +97,16 @@ def response_bits(cmd: Command) -> int:
     return bus.response_bits(cmd.long_response)
 
 
+def as_received(cmd: Command, response: bytes) -> bytes:
+    """The bits the host samples for the response length it expects.
+
+    A card answering shorter than expected leaves CMD high (ones) for the
+    rest; a longer answer is cut at the expected end bit.
+    """
+    n = response_bits(cmd) // 8
+    return (bytes(response) + b"\xff" * n)[:n]
+
+
 def corrupt_crc(response: bytes) -> bytes:
     """The response with one CRC7 bit flipped (fault injection)."""
     return response[:-1] + bytes([response[-1] ^ 0x02])

@@ -15,7 +15,8 @@ from emmc_card import bus
 from sdhci import regmap as rm
 from sdhci.controller.clock import SdClock, data_timeout_ps
 from sdhci.controller.command import (CMD12_STOP_TRANSMISSION, CMD23_SET_BLOCK_COUNT, Command,
-                                      check_response, corrupt_crc, response_bits, response_words)
+                                      as_received, check_response, corrupt_crc, response_bits,
+                                      response_words)
 from sdhci.controller.config import ControllerConfig, Fault
 from sdhci.controller.data import DataEngine
 from sdhci.controller.dma import sdma_boundary
@@ -472,8 +473,10 @@ class SdhciController:
         response = out.response if out is not None else None
         if response is not None and self.fault("drop_response", cmd=cmd.index):
             response = None
-        if response is not None and self.fault("response_crc", cmd=cmd.index):
-            response = corrupt_crc(response)
+        if response is not None:
+            response = as_received(cmd, response)
+            if self.fault("response_crc", cmd=cmd.index):
+                response = corrupt_crc(response)
         if not cmd.has_response:
             self._cmd_line_free = t + bus.NCC * p
             self._command_done(t, cmd, None, 0)

@@ -424,7 +424,7 @@ class DataEngine:
 
     def _pio_data(self, t: int) -> None:
         x = self.xfer
-        if x.bre or x.ready_pending or not x.buffer:
+        if x is None or x.bre or x.ready_pending or not x.buffer:
             return
         x.ready_pending = True
         self._sched(t + self._lat().buffer_ready_ps, self._on_read_ready, x, bus_event=False)
@@ -447,8 +447,8 @@ class DataEngine:
             x.buffer.popleft()
             x.port_pos = 0
             x.bre = False
-            self._slot_freed(t, x)
             self._pio_data(t)
+            self._slot_freed(t, x)
         return chunk + bytes(n - len(chunk))
 
     def _slot_freed(self, t: int, x: Transfer) -> None:

@@ -1,0 +1,120 @@
+"""The panic-write scenario, written once for both backends.
+
+`panic_scenario(session)` is a generator of driver routines: it yields each
+routine (card initialisation, each panic_write call, a time stamp) and gets
+the routine's return value back. `run_on_model` executes it with the
+session's SyncRunner against the Python controller; the cocotb benches
+execute it with an AsyncRunner against RTL (`run_on_rtl`), so both backends
+make exactly the same driver calls in the same order, with the same card
+(same seed: same random draws) and the same pstore record.
+
+No cocotb import here: the model side of the scoreboard runs in plain pytest.
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field
+from typing import Any, Generator
+
+from sdhci.config import REASONS, SECTOR
+from sdhci.driver.mmc_core import KernelOops
+from sdhci.driver.mmc_init import InitSettings, mmc_init
+from sdhci.driver.ops import DriverGen, Now
+from sdhci.emulation import PanicSession
+from sdhci.pstore import PanicWrite, PstoreZone, panic_text
+
+Scenario = Generator[DriverGen, Any, "ScenarioRun"]
+
+
+class ScenarioError(Exception):
+    """The scenario could not reach the panic write (one readable line)."""
+
+
+@dataclass
+class ScenarioRun:
+    """What one backend did: time marks (ps, the backend's clock) and the panic_write calls."""
+
+    init_end_ps: int
+    record: PanicWrite                  # the first panic_write call: the kmsg record
+    record_start_ps: int                # entry into that panic_write
+    record_end_ps: int                  # its return
+    record_byte: int                    # absolute byte offset the record belongs at
+    returned: list[int | None] = field(default_factory=list)   # per call; None = kernel oops
+
+
+def _now() -> DriverGen:
+    return (yield Now())
+
+
+def pstore_panic_calls(session: PanicSession) -> Generator[PanicWrite, int | None, Any]:
+    """pstore/zone's panic path on the registered partition (as sdhci.emulation runs it)."""
+    config = session.config
+    blk = config.pstore_blk
+    cxt = session.mmcpstore
+    text = panic_text(random.Random(config.run.seed), blk.kmsg_size * 1024, config.run.uptime_s)
+    zone = PstoreZone(blk, cxt.size, session.partition_reader(cxt.start_sect * SECTOR))
+    return (yield from zone.kmsg_panic(text, REASONS[config.run.reason], config.run.panic_time_s, 0))
+
+
+def panic_scenario(session: PanicSession) -> Scenario:
+    """Initialise the card, register mmcpstore, make pstore's panic_write calls."""
+    run = session.config.run
+    session.mmc_card = yield mmc_init(session.host, InitSettings(run.bus_width, run.sd_clock_hz, run.enable_cache))
+    init_end = yield _now()
+    session.register()
+    cxt = session.mmcpstore
+    if not cxt.registered:
+        raise ScenarioError("mmcpstore did not register: " + "; ".join(cxt.messages))
+    calls = pstore_panic_calls(session)
+    request = next(calls)
+    outcome: ScenarioRun | None = None
+    while True:
+        callback = cxt.panic_write_callback()
+        start = yield _now()
+        try:
+            returned = yield callback(request.buf, request.off_sectors, request.sects)
+        except KernelOops as oops:
+            session.faults.append(oops)
+            returned = None
+        end = yield _now()
+        if outcome is None:
+            outcome = ScenarioRun(init_end, request, start, end, (cxt.start_sect + request.off_sectors) * SECTOR)
+        outcome.returned.append(returned)
+        if returned is None:
+            return outcome
+        try:
+            request = calls.send(returned)
+        except StopIteration:
+            return outcome
+
+
+def run_on_model(session: PanicSession, scenario: Scenario) -> ScenarioRun:
+    """Execute the scenario with the session's SyncRunner (the Python controller model)."""
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            routine = scenario.throw(error) if error is not None else scenario.send(result)
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            result = session.runner.run(routine)
+        except KernelOops as oops:
+            error = oops
+
+
+async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
+    """Execute the scenario with an AsyncRunner (sdhci.cocotb.runner) against RTL."""
+    result: Any = None
+    error: BaseException | None = None
+    while True:
+        try:
+            routine = scenario.throw(error) if error is not None else scenario.send(result)
+        except StopIteration as stop:
+            return stop.value
+        error = None
+        try:
+            result = await runner.run(routine)
+        except KernelOops as oops:
+            error = oops

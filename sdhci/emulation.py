@@ -1,0 +1,450 @@
+"""Run one emulated panic write end to end and say what happened to the record.
+
+Builds card, controller, host driver and runner from an EmulatorConfig,
+initialises the card as Linux would at boot, registers mmcpstore, then lets
+pstore/zone make its panic_write calls (the record, then any dirty-zone
+flushes). The result answers: what did panic_write return, is the record on
+the medium at the right place after a power cut at that moment, how long did
+it take and where did the time go, and which weakness of the patch bit.
+"""
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import random
+from dataclasses import dataclass, field
+from typing import Any, Callable, Generator, NamedTuple
+
+from emmc_card import EmmcCard, InjectedStall
+from emmc_card.storage import USER, Storage
+from sdhci.config import REASONS, SECTOR, EmulatorConfig, load_config
+from sdhci.controller import SdhciController
+from sdhci.driver.mmc_core import EBUSY, NSEC_PER_MSEC, KernelOops, MmcCard
+from sdhci.driver.mmc_init import CardInitError, InitSettings, mmc_init
+from sdhci.driver.mmcpstore import Mmcpstore
+from sdhci.driver.ops import Poll, Read, ReadBurst, Write, WriteBurst
+from sdhci.driver.runner import SyncRunner
+from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
+from sdhci.memory import HostMemory
+from sdhci.pstore import PanicWrite, Partition, PstoreZone, panic_text, read_partition_table, write_partition_table
+
+__all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "PanicSession",
+           "run_panic_write", "run_panic_writes", "load_config"]
+
+#: Phase keys, highest priority first: a picosecond covered by several phases counts for the first.
+PHASE_PRIORITY = ("command_response", "data", "crc_status", "busy", "dma", "host_access", "other")
+_TRACE_PHASE = {"command": "command_response", "response": "command_response", "data": "data",
+                "crc_status": "crc_status", "busy": "busy", "dma": "dma"}
+_HOST_OPS = (Read, Write, ReadBurst, WriteBurst, Poll)
+
+
+class EmulationError(Exception):
+    """The emulation could not run (host refused, card never initialised): one readable line."""
+
+
+@dataclass
+class Finding:
+    """A weakness of the patch that bit in this run."""
+    code: str      # stable id, e.g. 'errors-swallowed'
+    message: str   # one readable sentence with the numbers
+
+
+class PanicWriteCall(NamedTuple):
+    """One panic_write call: (off, sects) relative to the partition; returned None = the kernel faulted."""
+    off: int
+    sects: int
+    returned: int | None
+
+
+@dataclass
+class PanicWriteResult:
+    """What one emulated panic did; see docs/interfaces.md for the contract."""
+    returned: int
+    durable: bool
+    silent_loss: bool
+    total_ps: int
+    init_ps: int
+    start_sector: int
+    sectors: int
+    sd_clock_hz: int
+    bus_width: int
+    ddr: bool
+    transfer: str
+    commands: list[int]
+    phases_ps: dict[str, int]
+    poll_iterations: int
+    register_accesses: dict[str, int]
+    timeout_control: int
+    data_timeout_ns: int
+    poll_timeout_ms: int
+    findings: list[Finding]
+    trace: list
+    op_log: list
+    config: EmulatorConfig
+    writes: list = field(default_factory=list)
+
+
+class _StorageFile(io.RawIOBase):
+    """The card's user area as a seekable binary file (for the partition-table code)."""
+
+    def __init__(self, storage: Storage) -> None:
+        self._storage = storage
+        self._pos = 0
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+    def writable(self) -> bool:
+        return True
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._storage.size(USER)}[whence]
+        self._pos = base + offset
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def read(self, size: int = -1) -> bytes:
+        end = self._storage.size(USER) if size < 0 else min(self._pos + size, self._storage.size(USER))
+        data = self._storage.read(USER, self._pos, max(0, end - self._pos))
+        self._pos += len(data)
+        return data
+
+    def write(self, data: Any) -> int:
+        data = bytes(data)
+        self._storage.write(USER, self._pos, data)
+        self._pos += len(data)
+        return len(data)
+
+
+class _OverlayStorage:
+    """Copy-on-write view of a Storage: a power cut on a copy of the card must not touch the real medium."""
+
+    def __init__(self, base: Storage) -> None:
+        self._base = base
+        self._writes: list[tuple[int, int, bytes]] = []
+
+    def size(self, partition: int) -> int:
+        return self._base.size(partition)
+
+    def read(self, partition: int, offset: int, length: int) -> bytes:
+        out = bytearray(self._base.read(partition, offset, length))
+        for part, pos, data in self._writes:
+            lo, hi = max(pos, offset), min(pos + len(data), offset + length)
+            if part == partition and lo < hi:
+                out[lo - offset:hi - offset] = data[lo - pos:hi - pos]
+        return bytes(out)
+
+    def write(self, partition: int, offset: int, data: bytes) -> None:
+        self._writes.append((partition, offset, bytes(data)))
+
+    def flush(self) -> None:
+        """Nothing to persist: the overlay lives only for the durability check."""
+
+    def close(self) -> None:
+        """Nothing to close: the real medium belongs to the real card."""
+
+
+def _power_cut_copy(card: EmmcCard, t_ps: int) -> tuple[EmmcCard, _OverlayStorage]:
+    """A deep copy of the card, over a copy-on-write medium, with its power cut at ``t_ps``."""
+    overlay = _OverlayStorage(card.storage)
+    shadow = copy.deepcopy(card, memo={id(card.storage): overlay})
+    shadow.power_cut(t_ps)
+    return shadow, overlay
+
+
+def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
+    """Split [t0, t1) among the phases by PHASE_PRIORITY; the parts sum to t1 - t0."""
+    rank = {name: i for i, name in enumerate(PHASE_PRIORITY)}
+    edges: list[tuple[int, int, int]] = []
+
+    def add(start: int, end: int, phase: str) -> None:
+        start, end = max(start, t0), min(end, t1)
+        if start < end:
+            edges.append((start, 1, rank[phase]))
+            edges.append((end, -1, rank[phase]))
+
+    for event in trace:
+        phase = _TRACE_PHASE.get(event.kind)
+        if phase is not None:
+            add(event.start_ps, event.end_ps, phase)
+    for record in log:
+        if isinstance(record.op, _HOST_OPS):
+            add(record.start_ps, record.end_ps, "host_access")
+    totals = dict.fromkeys(PHASE_PRIORITY, 0)
+    active = [0] * len(PHASE_PRIORITY)
+    edges.sort()
+    at = t0
+    for t, delta, r in edges:
+        if t > at:
+            top = next((i for i, n in enumerate(active) if n), rank["other"])
+            totals[PHASE_PRIORITY[top]] += t - at
+            at = t
+        active[r] += delta
+    totals["other"] += t1 - at
+    return totals
+
+
+class PanicSession:
+    """One board: card, controller, host driver and mmcpstore, driven through a SyncRunner."""
+
+    def __init__(self, config: EmulatorConfig) -> None:
+        self.config = config
+        card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.seed)
+        if config.run.stall_ms:
+            card_config.timing.injected_stalls.append(
+                InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000)))
+        self.card = EmmcCard(card_config, image_path=config.run.image)
+        self.partitions: list[Partition] = write_partition_table(
+            _StorageFile(self.card.storage), [(p.start_sector, p.sectors) for p in config.pstore.partitions],
+            primaries=config.pstore.primaries)
+        self.memory = HostMemory()
+        self.controller = SdhciController(config.controller, self.card, self.memory)
+        self.host = SdhciHost(config.platform, config.run.transfer)
+        self.runner = SyncRunner(self.controller, self.memory, config.platform)
+        self.mmcpstore = Mmcpstore()
+        self.mmc_card: MmcCard | None = None
+        self.faults: list[KernelOops] = []
+
+    def initialise(self) -> MmcCard:
+        """Boot-time bring-up (mmc_init); EmulationError on failure."""
+        run = self.config.run
+        try:
+            self.mmc_card = self.runner.run(mmc_init(self.host, InitSettings(run.bus_width, run.sd_clock_hz,
+                                                                             run.enable_cache)))
+        except (HostSetupError, CardInitError) as err:
+            raise EmulationError(f"card initialisation failed: {err}") from None
+        return self.mmc_card
+
+    def register(self) -> None:
+        """mmcpstore_card_set() as mmc_blk_probe() calls it for mmcblk0."""
+        assert self.mmc_card is not None
+        try:
+            self.mmcpstore.mmcpstore_card_set(self.mmc_card, self.host.mmc, "mmcblk0", self.config.pstore_blk,
+                                              read_partition_table(_StorageFile(self.card.storage)))
+        except KernelOops as oops:
+            self.faults.append(oops)
+
+    def panic_write(self, buf: bytes, off: int, sects: int) -> int | None:
+        """info->panic_write(buf, off, sects) as pstore/blk calls it; None when the port faulted."""
+        callback = self.mmcpstore.panic_write_callback()
+        if callback is None:
+            return None
+        try:
+            return self.runner.run(callback(buf, off, sects))
+        except KernelOops as oops:
+            self.faults.append(oops)
+            return None
+
+    def unregister(self) -> None:
+        """unregister_mmcpstore() at module exit; a NULL dereference is recorded as a fault."""
+        try:
+            self.mmcpstore.unregister_mmcpstore()
+        except KernelOops as oops:
+            self.faults.append(oops)
+
+    def partition_reader(self, start_byte: int):
+        """read(offset, length) within a partition, as pstore/zone recovery reads it."""
+        return lambda off, n: self.card.read(USER, start_byte + off, n)
+
+
+def run_panic_write(config: EmulatorConfig) -> PanicWriteResult:
+    """Initialise, register, and run the panic path of pstore/zone through mmcpstore; see PanicWriteResult."""
+    return _run(config, _pstore_calls)
+
+
+def run_panic_writes(config: EmulatorConfig, calls: list[tuple[bytes, int, int]],
+                     unregister: bool = False) -> PanicWriteResult:
+    """As run_panic_write, but with the given panic_write(buf, off, sects) calls instead of pstore's.
+
+    For scenarios pstore/zone does not produce by itself (a single-sector
+    write, a write past the partition, a second write in the same panic).
+    The first call is the one the result describes. ``unregister`` runs
+    unregister_mmcpstore() afterwards, as module exit would.
+    """
+    def fixed(_session: PanicSession) -> Generator[PanicWrite, int | None, None]:
+        for buf, off, sects in calls:
+            yield PanicWrite(bytes(buf), off, sects)
+    return _run(config, fixed, unregister)
+
+
+def _pstore_calls(session: PanicSession) -> Generator[PanicWrite, int | None, Any]:
+    """pstore/zone's panic path on the registered partition: the record, then any dirty-zone flushes."""
+    config = session.config
+    cxt = session.mmcpstore
+    blk = config.pstore_blk
+    text = panic_text(random.Random(config.run.seed), blk.kmsg_size * 1024, config.run.uptime_s)
+    zone = PstoreZone(blk, cxt.size, session.partition_reader(cxt.start_sect * SECTOR))
+    return (yield from zone.kmsg_panic(text, REASONS[config.run.reason], config.run.panic_time_s, 0))
+
+
+def _run(config: EmulatorConfig, source: Callable[[PanicSession], Generator[PanicWrite, int | None, Any]],
+         unregister: bool = False) -> PanicWriteResult:
+    session = PanicSession(config)
+    try:
+        session.initialise()
+        init_ps = session.runner.t_ps
+        session.register()
+        if not session.mmcpstore.registered:
+            if unregister:
+                session.unregister()
+            return _unregistered(session, init_ps, [])
+        writes, record, first = _drive(session, source(session))
+        if unregister:
+            session.unregister()
+        return _result(session, record, writes, first, init_ps, [])
+    finally:
+        session.card.close()
+
+
+def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
+           ) -> tuple[list[PanicWriteCall], PanicWrite, dict[str, Any]]:
+    """Make each panic_write call the source asks for, feeding back its return value."""
+    cxt = session.mmcpstore
+    writes: list[PanicWriteCall] = []
+    record: PanicWrite | None = None
+    first: dict[str, Any] = {}
+    try:
+        request = next(gen)
+        while True:
+            before = (session.runner.t_ps, len(session.runner.log), len(session.host.log.timeout_control))
+            returned = session.panic_write(request.buf, request.off_sectors, request.sects)
+            writes.append(PanicWriteCall(request.off_sectors, request.sects, returned))
+            if record is None:
+                record = request
+                first = {"before": before, "after_ps": session.runner.t_ps, "trace": cxt.last,
+                         "timeout_ns": cxt.mrq.data.timeout_ns if cxt.mrq and cxt.mrq.data else 0}
+            if returned is None:
+                break
+            request = gen.send(returned)
+    except StopIteration:
+        pass
+    if record is None:
+        raise EmulationError("pstore made no panic_write call")
+    return writes, record, first
+
+
+def _unregistered(session: PanicSession, init_ps: int, findings: list[Finding]) -> PanicWriteResult:
+    """No backend registered: pstore never calls panic_write."""
+    cxt = session.mmcpstore
+    if cxt.dev_name and cxt.start_sect == 0 and any("Non-existent" in m for m in cxt.messages):
+        findings.append(Finding("start-sector-zero", f"{cxt.dev_name} starts at sector 0, which mmcpstore_card_set "
+                                "takes for a non-existent partition: no pstore backend, no panic record"))
+    for oops in session.faults:
+        findings.append(Finding(oops.code, str(oops)))
+    reason = "; ".join(cxt.messages) or "mmcpstore did not register"
+    return PanicWriteResult(
+        returned=-19, durable=False, silent_loss=False, total_ps=0, init_ps=init_ps, start_sector=0, sectors=0,
+        sd_clock_hz=session.host.actual_clock, bus_width=session.host.bus_width, ddr=session.card.ddr,
+        transfer=session.host.transfer, commands=[], phases_ps=dict.fromkeys(PHASE_PRIORITY, 0), poll_iterations=0,
+        register_accesses={"read": 0, "write": 0, "burst_words": 0}, timeout_control=0, data_timeout_ns=0,
+        poll_timeout_ms=0, findings=findings + [Finding("not-registered", reason)], trace=[], op_log=[],
+        config=session.config, writes=[])
+
+
+def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], first: dict[str, Any],
+            init_ps: int, findings: list[Finding]) -> PanicWriteResult:
+    cxt = session.mmcpstore
+    runner = session.runner
+    t0, log_start, tc_start = first["before"]
+    t1 = first["after_ps"]
+    trace_info = first["trace"]
+    returned = writes[0].returned
+    bus_trace = [e for e in session.controller.trace if e.start_ps < t1 and e.end_ps > t0]
+    op_log = runner.log[log_start:]
+    op_log = [r for r in op_log if r.start_ps < t1]
+    expected_byte = (cxt.start_sect + record.off_sectors) * SECTOR
+    data = bytes(record.buf[:record.sects * SECTOR])
+    shadow, overlay = _power_cut_copy(session.card, t1)
+    durable = returned == 0 and overlay.read(USER, expected_byte, len(data)) == data
+    findings.extend(_findings(session, record, writes, trace_info, first["timeout_ns"], returned, durable,
+                              shadow, overlay, expected_byte, data))
+    timeouts = session.host.log.timeout_control[tc_start:]
+    sectors = trace_info.nsects if trace_info else record.sects
+    return PanicWriteResult(
+        returned=returned if returned is not None else -14,
+        durable=durable,
+        silent_loss=returned == 0 and not durable,
+        total_ps=t1 - t0,
+        init_ps=init_ps,
+        start_sector=trace_info.sect_offset if trace_info else cxt.start_sect + record.off_sectors,
+        sectors=sectors,
+        sd_clock_hz=session.host.actual_clock,
+        bus_width=session.host.bus_width,
+        ddr=session.card.ddr,
+        transfer=session.host.transfer,
+        commands=[e.cmd for e in bus_trace if e.kind == "command" and e.start_ps >= t0],
+        phases_ps=_phases(session.controller.trace, op_log, t0, t1),
+        poll_iterations=sum(r.value.iterations for r in op_log if isinstance(r.op, Poll)),
+        register_accesses={"read": sum(1 for r in op_log if isinstance(r.op, Read))
+                           + sum(r.value.iterations for r in op_log if isinstance(r.op, Poll)),
+                           "write": sum(1 for r in op_log if isinstance(r.op, Write)),
+                           "burst_words": sum(r.op.count if isinstance(r.op, ReadBurst) else len(r.op.words)
+                                              for r in op_log if isinstance(r.op, (ReadBurst, WriteBurst)))},
+        timeout_control=timeouts[0] if timeouts else 0,
+        data_timeout_ns=first["timeout_ns"],
+        poll_timeout_ms=trace_info.timeout_ms if trace_info and trace_info.timeout_ms is not None else 0,
+        findings=findings,
+        trace=bus_trace,
+        op_log=op_log,
+        config=session.config,
+        writes=writes,
+    )
+
+
+def _findings(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], trace_info: Any,
+              timeout_ns: int, returned: int | None, durable: bool, shadow: EmmcCard, overlay: _OverlayStorage,
+              expected_byte: int, data: bytes) -> list[Finding]:
+    """Name each weakness of the patch that bit in this run, with the numbers."""
+    out: list[Finding] = []
+    cxt = session.mmcpstore
+    host = session.host
+    card = session.mmc_card
+    assert card is not None
+    polls = host.log.completion_poll
+    poll_result = polls[0] if polls else None
+    if returned == 0 and trace_info is not None and trace_info.claimed:
+        errors = {"req_completion_poll()": poll_result or 0, "cmd->error": trace_info.cmd_error,
+                  "data->error": trace_info.data_error, "stop->error": trace_info.stop_error}
+        bad = ", ".join(f"{k} = {v}" for k, v in errors.items() if v)
+        if bad:
+            out.append(Finding("errors-swallowed", f"mmcpstore_panic_write returned 0 although {bad}: the patch "
+                               "checks none of them" + ("." if durable else ", and the record is not durable "
+                                                        "(silent loss).")))
+    if timeout_ns % NSEC_PER_MSEC:
+        out.append(Finding("timeout-truncated", f"data timeout {timeout_ns} ns became {timeout_ns // NSEC_PER_MSEC} ms "
+                           "for req_completion_poll (timeout_ns / NSEC_PER_MSEC rounds down)"
+                           + (": the poll gave up at once" if timeout_ns < NSEC_PER_MSEC else "")))
+    if not card.blockaddr and trace_info is not None:
+        arg = trace_info.sect_offset
+        landed = session.card.read(USER, arg, len(data)) == data
+        where = (f"it landed at byte {arg} (sector {arg / SECTOR:g})" if landed
+                 else "the card did not store it there (misaligned or out of range)")
+        out.append(Finding("byte-addressing", f"CMD{trace_info.opcode} argument {arg} is a sector number but the card "
+                           f"is byte-addressed: {where}, not at byte {expected_byte} (sector {expected_byte // SECTOR})."))
+    for oops in session.faults:
+        out.append(Finding(oops.code, f"{oops} (kernel oops inside the panic path; the write never happened)"))
+    part_sectors = cxt.size // SECTOR
+    for call in writes:
+        if call.off + call.sects > part_sectors:
+            out.append(Finding("no-bound-check", f"panic_write(off={call.off}, sects={call.sects}) ends at sector "
+                               f"{call.off + call.sects} of a {part_sectors}-sector partition; nothing checks it, so "
+                               f"it writes up to absolute sector {cxt.start_sect + call.off + call.sects - 1}."))
+    busy = [c for c in writes[1:] if c.returned == -EBUSY]
+    if busy and session.host.mmc.claimed:
+        out.append(Finding("claim-never-released", f"{len(busy)} later panic_write call(s) got -EBUSY (first at "
+                           f"off={busy[0].off}, {busy[0].sects} sectors): the host claim taken by the first write "
+                           "is never released."))
+    report = shadow.power_cut_report
+    if card.cache_on and report is not None and returned == 0:
+        lost = [key for key in report.lost_cached if expected_byte <= key[1] < expected_byte + len(data)]
+        if lost:
+            out.append(Finding("cache-not-flushed", f"{len(lost)} of the record's {len(data) // SECTOR} blocks were "
+                               "still in the eMMC's volatile cache at return (no CMD6 FLUSH_CACHE, no reliable write): "
+                               "a power cut then loses them."))
+    return out

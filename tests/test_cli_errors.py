@@ -1,0 +1,93 @@
+"""Every bad-input path of the command line: one line on stderr, exit status 2, no traceback."""
+from __future__ import annotations
+
+import tomllib
+
+import pytest
+
+from sdhci.cli import main
+
+
+def _bad_toml(tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[run\nseed = 1\n")
+    return str(path)
+
+
+def _small_image(tmp_path):
+    path = tmp_path / "small.img"
+    path.write_bytes(bytes(1 << 20))      # 1 MiB, the default card has 8 GiB
+    return str(path)
+
+
+def _garbage_image(tmp_path):
+    path = tmp_path / "garbage.img"
+    path.write_bytes(b"not an eMMC image\n" * 64)
+    return str(path)
+
+
+CASES = {
+    "no command": lambda tmp: [],
+    "unknown command": lambda tmp: ["frobnicate"],
+    "unknown option": lambda tmp: ["panic-write", "--frobnicate"],
+    "unknown key": lambda tmp: ["config", "--set", "run.bogus=1"],
+    "unknown section": lambda tmp: ["panic-write", "--set", "nosuch.key=1"],
+    "override without =": lambda tmp: ["config", "--set", "run.seed"],
+    "impossible clock": lambda tmp: ["config", "--set", "run.sd_clock_hz=5"],
+    "wrong type": lambda tmp: ["config", "--set", "run.bus_width=\"wide\""],
+    "bad bus width option": lambda tmp: ["panic-write", "--bus-width", "3"],
+    "bad transfer option": lambda tmp: ["panic-write", "--transfer", "dma"],
+    "clock not a number": lambda tmp: ["panic-write", "--sd-clock", "fast"],
+    "zero clock": lambda tmp: ["panic-write", "--sd-clock", "0"],
+    "negative stall": lambda tmp: ["panic-write", "--stall-ms", "-1"],
+    "kmsg size not 4 KiB steps": lambda tmp: ["panic-write", "--kmsg-size", "1000"],
+    "unknown card preset": lambda tmp: ["panic-write", "--card", "nope"],
+    "unknown platform preset": lambda tmp: ["config", "--platform", "vax"],
+    "missing config file": lambda tmp: ["config", "--config", str(tmp / "missing.toml")],
+    "broken config file": lambda tmp: ["config", "--config", _bad_toml(tmp)],
+    "partition beyond capacity": lambda tmp: [
+        "config", "--set", "pstore.partitions=[{start_sector=2048, sectors=20000000}]",
+        "--set", "pstore.blkdev=\"/dev/mmcblk0p1\""],
+    "image too small": lambda tmp: ["panic-write", "--image", _small_image(tmp)],
+    "inspect missing image": lambda tmp: ["inspect", str(tmp / "missing.img")],
+    "inspect garbage image": lambda tmp: ["inspect", _garbage_image(tmp)],
+    "inspect bad blkdev": lambda tmp: ["inspect", _garbage_image(tmp), "--blkdev", "/dev/sda1"],
+    "bench zero runs": lambda tmp: ["bench", "--runs", "0"],
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_bad_input_gives_one_line_and_exit_2(name, tmp_path, capsys) -> None:
+    assert main(CASES[name](tmp_path)) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    lines = captured.err.splitlines()
+    assert len(lines) == 1, captured.err
+    assert lines[0].startswith("sdhci-emu: error: ")
+    assert "Traceback" not in captured.err
+
+
+def test_error_names_the_dotted_key(capsys) -> None:
+    assert main(["config", "--set", "run.sd_clock_hz=5"]) == 2
+    assert "run.sd_clock_hz" in capsys.readouterr().err
+
+
+def test_config_toml_round_trip(tmp_path, capsys) -> None:
+    assert main(["config", "--transfer", "pio", "--bus-width", "4", "--seed", "7",
+                 "--set", "card.timing.write_buffer_blocks=4", "--kmsg-size", "32768"]) == 0
+    first = capsys.readouterr().out
+    data = tomllib.loads(first)
+    assert data["run"]["transfer"] == "pio"
+    assert data["run"]["bus_width"] == 4
+    assert data["run"]["seed"] == 7
+    assert data["run"]["kmsg_size"] == 32                 # 32768 bytes = 32 KiB
+    assert data["card"]["timing"]["write_buffer_blocks"] == 4
+    path = tmp_path / "effective.toml"
+    path.write_text(first)
+    assert main(["config", "--config", str(path)]) == 0
+    assert capsys.readouterr().out == first
+
+
+def test_options_win_over_set(capsys) -> None:
+    assert main(["config", "--set", "run.transfer=\"sdma\"", "--transfer", "pio"]) == 0
+    assert tomllib.loads(capsys.readouterr().out)["run"]["transfer"] == "pio"

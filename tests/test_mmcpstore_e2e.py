@@ -1,0 +1,113 @@
+"""End to end: the default panic write, its bytes on the medium, its timing bounds, determinism."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from emmc_card.bus import COMMAND_BITS, CRC_STATUS_BITS, CRC_STATUS_DELAY, NCR_MIN, NWR, SHORT_RESPONSE_BITS, \
+    data_block_cycles
+from sdhci.config import load_config
+from sdhci.emulation import PHASE_PRIORITY, run_panic_write
+from sdhci.pstore import build_kmsg_zone, panic_text
+
+P5_START = 135168           # default table: mmcblk0p5 starts at sector 135168
+PERIOD_PS = 20_000          # 200 MHz base / 4 = 50 MHz SD clock
+
+
+def _expected_record(seed: int = 1) -> bytes:
+    config = load_config(None, [])
+    text = panic_text(random.Random(seed), 64 * 1024, config.run.uptime_s)
+    # First panic on a blank partition: zone 0, panic counter 1.
+    return build_kmsg_zone(text, zone_size=64 * 1024, reason=1, counter=1, tv_sec=config.run.panic_time_s,
+                           tv_nsec=0, oopscount=1)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory: pytest.TempPathFactory):
+    image = tmp_path_factory.mktemp("img") / "emmc.img"
+    result = run_panic_write(load_config(None, [f"run.image={str(image)!r}"]))
+    return result, image
+
+
+def test_record_bytes_are_in_the_image(default_run) -> None:
+    result, image = default_run
+    record = _expected_record()
+    with open(image, "rb") as f:
+        f.seek(P5_START * 512)
+        assert f.read(len(record)) == record
+    assert result.returned == 0
+    assert result.writes == [(0, 128, 0)]
+    assert (result.start_sector, result.sectors) == (P5_START, 128)
+
+
+def test_default_shape(default_run) -> None:
+    result, _ = default_run
+    assert result.transfer == "adma2"
+    assert (result.bus_width, result.ddr, result.sd_clock_hz) == (8, False, 50_000_000)
+    assert result.commands == [25, 12]          # no Auto CMD12 without the quirk: sdhci.c sends CMD12
+    assert result.data_timeout_ns == 160_000_000
+    assert result.poll_timeout_ms == 160
+    # TMCLK 50 MHz: 8192 * 1000 // 50000 = 163 us; 163 << 10 = 166912 us >= 160000 -> 0xA.
+    assert result.timeout_control == 0xA
+    assert result.init_ps > 0
+
+
+def test_phases_partition_the_total(default_run) -> None:
+    result, _ = default_run
+    assert set(result.phases_ps) == set(PHASE_PRIORITY)
+    assert sum(result.phases_ps.values()) == result.total_ps
+    # 128 blocks of 512 bytes on 8 lines: 1 + 512 + 16 + 1 = 530 cycles each.
+    assert data_block_cycles(512, 8) == 530
+    assert result.phases_ps["data"] == 128 * 530 * PERIOD_PS
+    assert result.phases_ps["crc_status"] == 128 * CRC_STATUS_BITS * PERIOD_PS
+
+
+def test_total_is_at_least_the_bus_limit(default_run) -> None:
+    result, _ = default_run
+    # CMD25 + NCR + R1 + NWR, 128 x (block + CRC status delay + token), CMD12 + NCR + R1b.
+    cycles = (COMMAND_BITS + NCR_MIN + SHORT_RESPONSE_BITS + NWR
+              + 128 * (530 + CRC_STATUS_DELAY + CRC_STATUS_BITS)
+              + COMMAND_BITS + NCR_MIN + SHORT_RESPONSE_BITS)
+    assert cycles == 68_934
+    assert result.total_ps >= cycles * PERIOD_PS
+
+
+def test_same_seed_same_result_other_seed_other_timing() -> None:
+    a = run_panic_write(load_config(None, ["run.seed=7"]))
+    b = run_panic_write(load_config(None, ["run.seed=7"]))
+    c = run_panic_write(load_config(None, ["run.seed=8"]))
+    assert (a.total_ps, a.phases_ps, a.trace, a.poll_iterations) == (b.total_ps, b.phases_ps, b.trace, b.poll_iterations)
+    assert [(r.op, r.start_ps, r.value) for r in a.op_log] == [(r.op, r.start_ps, r.value) for r in b.op_log]
+    assert a.total_ps != c.total_ps
+
+
+def test_v1_pio_only_host_writes_the_record() -> None:
+    result = run_panic_write(load_config(None, ["controller_preset='v1-pio'", "run.bus_width=4",
+                                                "run.enable_cache=false"]))
+    assert result.transfer == "pio"
+    assert result.durable and result.returned == 0 and not result.findings
+    assert result.register_accesses["burst_words"] == 128 * 128     # 128 blocks of 128 words
+    assert result.bus_width == 4 and result.sd_clock_hz == 48_000_000
+    # 4 lines: 1 + 1024 + 16 + 1 = 1042 cycles per block at 48 MHz (20833 ps).
+    assert result.phases_ps["data"] == 128 * 1042 * 20_833
+
+
+@pytest.mark.parametrize("transfer", ["pio", "sdma", "adma2"])
+def test_every_transfer_mode_is_durable_without_cache(transfer: str) -> None:
+    result = run_panic_write(load_config(None, [f"run.transfer={transfer!r}", "run.enable_cache=false"]))
+    assert result.transfer == transfer
+    assert result.durable and not result.silent_loss and result.findings == []
+
+
+def test_auto_cmd12_quirk_uses_auto_cmd12() -> None:
+    result = run_panic_write(load_config(None, ["platform_preset='arm64-soc-acmd12'", "run.enable_cache=false"]))
+    auto = [e for e in result.trace if e.kind == "command" and e.detail.get("auto")]
+    assert [e.cmd for e in auto] == [12]
+    assert result.commands == [25, 12] and result.durable
+
+
+def test_slower_mmio_costs_more_host_time() -> None:
+    arm = run_panic_write(load_config(None, ["run.transfer='pio'"]))
+    x86 = run_panic_write(load_config(None, ["run.transfer='pio'", "platform_preset='x86-pci'"]))
+    assert x86.phases_ps["host_access"] > arm.phases_ps["host_access"]

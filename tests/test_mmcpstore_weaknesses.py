@@ -1,0 +1,112 @@
+"""Each weakness of the mmcpstore patch: reproduced by the port, detected and named by the emulator."""
+from __future__ import annotations
+
+from emmc_card.storage import USER
+from sdhci.config import load_config
+from sdhci.driver.mmc_core import EBUSY
+from sdhci.emulation import PanicSession, run_panic_write, run_panic_writes
+
+P5_START = 135168
+NO_CACHE = "run.enable_cache=false"
+
+
+def _codes(result) -> list[str]:
+    return [f.code for f in result.findings]
+
+
+def test_stall_longer_than_poll_timeout_is_silent_loss() -> None:
+    result = run_panic_write(load_config(None, ["run.stall_ms=5000", NO_CACHE]))
+    assert result.returned == 0
+    assert not result.durable and result.silent_loss
+    assert "errors-swallowed" in _codes(result)
+    assert "-110" in result.findings[_codes(result).index("errors-swallowed")].message
+    # The poll gives up after 160 ms (+ at most one iteration of 1.2 us), long before the 5 s stall ends.
+    assert 160_000_000_000 <= result.total_ps < 160_010_000_000
+    # 160 ms / (150 ns read + 50 ns overhead + 1000 ns interval) = 133333.3 iterations, plus a handful
+    # of other polls (inhibit, buffer) before it.
+    assert 133_334 <= result.poll_iterations <= 133_400
+
+
+def test_timeout_below_one_ms_truncates_to_zero() -> None:
+    # TAAC 10 us, R2W_FACTOR 0: 10 us x 10 = 100 us -> 100000 ns / 1000000 = 0 ms.
+    result = run_panic_write(load_config(None, ["card.taac_ns=10000", "card.r2w_factor=0",
+                                                "card.timing.nac_cycles_min=2", "card.timing.nac_cycles_max=2", NO_CACHE]))
+    assert (result.data_timeout_ns, result.poll_timeout_ms) == (100_000, 0)
+    assert result.returned == 0 and result.silent_loss
+    assert {"timeout-truncated", "errors-swallowed"} <= set(_codes(result))
+    assert result.commands == []                 # it returned before CMD25 even reached the bus
+
+
+def test_byte_addressed_card_lands_at_byte_offset_equal_to_sector_number() -> None:
+    session_config = load_config(None, ["card_preset='emmc-2gb-byte'"])
+    result = run_panic_write(session_config)
+    assert result.returned == 0 and not result.durable and result.silent_loss
+    finding = result.findings[_codes(result).index("byte-addressing")]
+    assert f"byte {P5_START}" in finding.message and f"byte {P5_START * 512}" in finding.message
+
+
+def test_byte_addressed_bytes_on_the_medium() -> None:
+    config = load_config(None, ["card_preset='emmc-2gb-byte'"])
+    session = PanicSession(config)
+    session.initialise()
+    session.register()
+    record = bytes([0x5A]) * 65536
+    assert session.panic_write(record, 0, 128) == 0
+    t = session.runner.t_ps + 1_000_000_000_000        # long after programming ended
+    session.card.state(t)
+    assert session.card.read(USER, P5_START, len(record)) == record          # byte 135168 = sector 264
+    assert session.card.read(USER, P5_START * 512, 512) != record[:512]      # not in p5
+
+
+def test_cache_on_is_not_durable_cache_off_is() -> None:
+    cached = run_panic_write(load_config(None, []))
+    assert cached.returned == 0 and not cached.durable and cached.silent_loss
+    assert "cache-not-flushed" in _codes(cached)
+    uncached = run_panic_write(load_config(None, [NO_CACHE]))
+    assert uncached.durable and not uncached.silent_loss and uncached.findings == []
+
+
+def test_single_then_multi_sector_write_hits_null_stop() -> None:
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x11" * 512, 0, 1), (b"\x22" * 1024, 4, 2)])
+    assert result.commands == [24]
+    assert result.durable                                   # the first (single-sector) write is fine
+    assert result.writes == [(0, 1, 0), (4, 2, None)]
+    assert "stop-null" in _codes(result)
+    assert "mrq->stop" in result.findings[_codes(result).index("stop-null")].message
+
+
+def test_no_bound_check_past_the_partition() -> None:
+    # p5 has 2048 sectors; 2040 + 16 runs 8 sectors into whatever follows.
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x33" * 8192, 2040, 16)])
+    assert result.returned == 0 and result.durable
+    message = result.findings[_codes(result).index("no-bound-check")].message
+    assert "2056" in message and str(P5_START + 2055) in message
+
+
+def test_second_write_in_the_same_panic_gets_ebusy() -> None:
+    record = b"\x44" * 65536
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(record, 0, 128), (record, 128, 128)])
+    assert result.writes == [(0, 128, 0), (128, 128, -EBUSY)]
+    assert "claim-never-released" in _codes(result)
+
+
+def test_partition_zero_starts_at_sector_zero_and_is_refused() -> None:
+    result = run_panic_write(load_config(None, ["pstore.blkdev='/dev/mmcblk0p0'"]))
+    assert result.writes == [] and result.returned != 0 and not result.silent_loss
+    assert "start-sector-zero" in _codes(result)
+
+
+def test_unregister_without_registration_dereferences_null() -> None:
+    result = run_panic_writes(load_config(None, ["pstore.blkdev='/dev/mmcblk0p0'"]), [], unregister=True)
+    assert "unregister-null" in _codes(result)
+    registered = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x55" * 512, 0, 1)], unregister=True)
+    assert "unregister-null" not in _codes(registered)
+
+
+def test_host_without_poll_ops_does_not_register() -> None:
+    session = PanicSession(load_config(None, []))
+    session.initialise()
+    session.host.mmc.ops.req_completion_poll = None
+    session.register()
+    assert not session.mmcpstore.registered
+    assert session.panic_write(b"\0" * 512, 0, 1) is None
