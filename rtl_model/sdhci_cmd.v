@@ -3,7 +3,8 @@
 //
 // All state advances on `tick` (the clk edge at which sdclk rises). Slot k
 // below means the SD cycle whose rising edge is tick k.
-//   tick r0      : first tick after `start`; start bit put on cmd_o
+//   tick r0      : first tick at or after the cycle `start` is seen; start bit
+//                  put on cmd_o
 //   ticks r0..r0+47 : token bits 0..47 (card samples bit k at tick r0+1+k)
 //   tick E=r0+48 : card has sampled the end bit; CMD released; `sent` is high
 //                  during this tick; without response, `done` follows it
@@ -58,6 +59,8 @@ module sdhci_cmd (
     // CRC7 covers token bits 0..39 of a short response, 8..127 of an R2.
     wire in_crc = long_rsp ? (cnt >= 8'd8 && cnt < 8'd128) : (cnt < 8'd40);
 
+    wire [47:0] token = {2'b01, index, argument, 8'h01};
+
     assign sent = tick && (state == SEND) && (cnt == 8'd48);
     assign rsp_end = tick && (state == RECV) && (cnt == rsp_last);
 
@@ -83,13 +86,23 @@ module sdhci_cmd (
         end else begin
             case (state)
                 IDLE: if (start) begin
-                    tx <= {2'b01, index, argument, 8'h01};
                     long_rsp <= (rsp_type == 2'b01);
                     want_rsp <= (rsp_type != 2'b00);
                     want_index <= index;
                     chk_crc <= crc_check;
                     chk_index <= index_check;
-                    state <= PEND;
+                    if (tick) begin
+                        // A tick in the same cycle: the start bit goes out now.
+                        cmd_oe <= 1'b1;
+                        cmd_o <= 1'b0;
+                        crc <= 7'd0;          // CRC7 of the start bit (0) from 0
+                        tx <= {token[46:0], 1'b0};
+                        cnt <= 8'd1;
+                        state <= SEND;
+                    end else begin
+                        tx <= token;
+                        state <= PEND;
+                    end
                 end
                 PEND: if (tick) begin
                     cmd_oe <= 1'b1;
@@ -132,7 +145,7 @@ module sdhci_cmd (
                         rx <= 128'd0;
                         cnt <= 8'd1;
                         state <= RECV;
-                    end else if (cnt == 8'd63) begin
+                    end else if (cnt == 8'd64) begin
                         err_timeout <= 1'b1;
                         done <= 1'b1;
                         state <= IDLE;

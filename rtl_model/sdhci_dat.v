@@ -76,6 +76,7 @@ module sdhci_dat (
     reg        rsp_wait;     // the data command's response is still to come
     reg        rsp_ok;
     reg        last_q;
+    reg        acmd_failed;  // read: Auto CMD12 failed, the buffer still drains
     reg        buf_full;
     reg [6:0]  host_ptr;     // Buffer Data Port word pointer
     reg [6:0]  byte_hi;      // received high nibble / partial byte
@@ -194,6 +195,7 @@ module sdhci_dat (
             rsp_wait <= 1'b0;
             rsp_ok <= 1'b0;
             last_q <= 1'b0;
+            acmd_failed <= 1'b0;
             host_ptr <= 7'd0;
             byte_hi <= 7'd0;
             token <= 3'd0;
@@ -224,6 +226,7 @@ module sdhci_dat (
             case (state)
                 IDLE: begin
                     rsp_ok <= 1'b0;
+                    acmd_failed <= 1'b0;
                     host_ptr <= 7'd0;
                     if (xfer_start) begin
                         inhibit <= 1'b1;
@@ -365,7 +368,11 @@ module sdhci_dat (
                     end
                 end
                 ACMD: if (acmd_done) begin
-                    if (acmd_err) begin
+                    if (acmd_err && read_dir) begin
+                        // The last block stays readable; no Transfer Complete.
+                        acmd_failed <= 1'b1;
+                        state <= R_DRAIN;
+                    end else if (acmd_err) begin
                         stop_transfer();
                     end else begin
                         after_busy <= read_dir ? AFTER_READ : AFTER_FINAL;
@@ -453,7 +460,7 @@ module sdhci_dat (
                 R_HOLD: if (!buf_rd_en)
                     state <= R_WAIT;
                 R_DRAIN: if (!buf_rd_en) begin
-                    ev_xfer_done <= 1'b1;
+                    ev_xfer_done <= !acmd_failed;
                     stop_transfer();
                 end
                 default: stop_transfer();

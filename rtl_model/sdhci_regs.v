@@ -216,7 +216,7 @@ module sdhci_regs #(
     wire cmd_inhibit = issue_pending || cmd_active || acmd_pending;
     wire dat_inhibit_all = (issue_pending && (command[5] || command[1:0] == 2'b11)) || dat_inhibit;
     wire issue = cmd_write && !cmd_inhibit && !(cmd_needs_dat && dat_inhibit_all);
-    wire acmd_go = acmd_pending && !cmd_active && !issue_pending;
+    wire acmd_go = (acmd_req || acmd_pending) && !cmd_active && !issue_pending;
 
     wire regs_rst = !rst_n || srst_all;
 
@@ -249,10 +249,7 @@ module sdhci_regs #(
             end else begin
                 issue_pending <= 1'b0;
             end
-            if (acmd_req)
-                acmd_pending <= 1'b1;
-            else if (acmd_go)
-                acmd_pending <= 1'b0;
+            acmd_pending <= (acmd_req || acmd_pending) && !acmd_go;
             if (acmd_go)
                 acmd_active <= 1'b1;
             else if (cmd_done)

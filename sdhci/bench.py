@@ -15,6 +15,9 @@ from dataclasses import dataclass
 
 from tqdm import tqdm
 
+from sdhci.config import load_config
+from sdhci.emulation import run_panic_write
+
 TRANSFER_MODES = ("pio", "sdma", "adma2")
 
 
@@ -41,9 +44,6 @@ def run_bench(
     modes: Sequence[str] = TRANSFER_MODES,
 ) -> list[BenchRow]:
     """Time run_panic_write `runs` times per transfer mode on the given configuration."""
-    from sdhci.config import load_config
-    from sdhci.emulation import run_panic_write
-
     if runs < 1:
         raise ValueError(f"runs must be at least 1, not {runs}")
     configs = {mode: load_config(config_path, [*overrides, f"run.transfer={mode!r}"]) for mode in modes}

@@ -2,8 +2,8 @@
 
 Bad input from the user (configuration, option values, files) ends in one
 line on stderr, "sdhci-emu: error: ...", and exit status 2. Only the errors
-the layers below raise for bad input (ConfigError, ValueError, OSError) are
-turned into that line; anything else is a bug and stays visible.
+the layers below raise for bad input (ConfigError, EmulationError, ValueError,
+OSError) are turned into that line; anything else is a bug and stays visible.
 """
 from __future__ import annotations
 
@@ -11,14 +11,20 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, NoReturn, TextIO
+from typing import NoReturn, TextIO
 
 import tomli_w
 
+from emmc_card import PRESETS as CARD_PRESETS
 from emmc_card.configtools import ConfigError, to_dict
-
-if TYPE_CHECKING:
-    from sdhci.config import EmulatorConfig
+from sdhci.bench import render_bench, run_bench
+from sdhci.config import EmulatorConfig, load_config
+from sdhci.controller.config import PRESETS as CONTROLLER_PRESETS
+from sdhci.driver.platform import PLATFORM_PRESETS
+from sdhci.emulation import EmulationError, run_panic_write
+from sdhci.inspect import inspect_image
+from sdhci.report import records_dict, render_json, render_records_text, render_text
+from sdhci.vcd import clock_period_from_trace, write_vcd
 
 PROG = "sdhci-emu"
 EXIT_USAGE = 2
@@ -26,6 +32,7 @@ EXIT_USAGE = 2
 #: Command-line shortcuts and the configuration key each one sets.
 OPTION_KEYS = {
     "card": "card_preset",
+    "controller": "controller_preset",
     "platform": "platform_preset",
     "transfer": "run.transfer",
     "bus_width": "run.bus_width",
@@ -42,11 +49,20 @@ class UsageError(Exception):
     """Bad command-line input; main() prints it as one line and exits 2."""
 
 
+class _HelpShown(Exception):
+    """--help was printed; main() returns 0 instead of argparse exiting the interpreter."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports errors through UsageError instead of printing usage and exiting."""
+    """argparse that reports through exceptions instead of printing usage and exiting."""
 
     def error(self, message: str) -> NoReturn:
         raise UsageError(message)
+
+    def exit(self, status: int = 0, message: str | None = None) -> NoReturn:
+        if status:
+            raise UsageError(message or f"exit status {status}")
+        raise _HelpShown()
 
 
 def _positive_int(text: str) -> int:
@@ -75,13 +91,16 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE.toml", help="configuration file (TOML)")
     group.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                        help="override one configuration key (dotted, value as a TOML scalar); repeatable")
-    group.add_argument("--card", metavar="PRESET", help="card preset, e.g. emmc51, emmc51-slow, emmc-2gb-byte")
-    group.add_argument("--platform", metavar="PRESET", help="platform preset (MMIO costs), e.g. arm64-soc")
+    group.add_argument("--card", metavar="PRESET", help=f"card preset: {', '.join(CARD_PRESETS)}")
+    group.add_argument("--controller", metavar="PRESET",
+                       help=f"SDHCI controller preset: {', '.join(CONTROLLER_PRESETS)}")
+    group.add_argument("--platform", metavar="PRESET",
+                       help=f"platform preset (MMIO costs): {', '.join(PLATFORM_PRESETS)}")
     group.add_argument("--transfer", choices=("auto", "pio", "sdma", "adma2"),
                        help="transfer mode (default: what Linux's sdhci would choose)")
     group.add_argument("--bus-width", type=int, choices=(1, 4, 8), help="SD bus width in lines")
     group.add_argument("--sd-clock", type=_positive_int, metavar="HZ", help="requested SD clock")
-    group.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="size of the kmsg record")
+    group.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="kmsg record size: the pstore/blk zone, a multiple of 4096")
     group.add_argument("--stall-ms", type=_non_negative_number, metavar="MS",
                        help="inject one card stall of this length during the write")
     group.add_argument("--image", metavar="PATH", help="keep the eMMC image in this file")
@@ -142,21 +161,14 @@ def _toml_scalar(value: object) -> str:
 
 
 def _load(args: argparse.Namespace) -> EmulatorConfig:
-    from sdhci.config import load_config
-
     return load_config(args.config, _overrides(args))
 
 
 def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
-    config = _load(args)
-    from sdhci.emulation import run_panic_write
-    from sdhci.report import render_json, render_text
-
-    result = run_panic_write(config)
+    result = run_panic_write(_load(args))
     if args.vcd:
-        from sdhci.vcd import write_vcd
-
-        write_vcd(args.vcd, result.trace, round(1e12 / result.sd_clock_hz), result.bus_width)
+        period_ps = clock_period_from_trace(result.trace) or round(1e12 / result.sd_clock_hz)
+        write_vcd(args.vcd, result.trace, period_ps, result.bus_width)
     out.write(render_json(result) if args.json else render_text(result))
     return 0
 
@@ -167,9 +179,6 @@ def _cmd_config(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
-    from sdhci.inspect import inspect_image
-    from sdhci.report import records_dict, render_records_text
-
     listing = inspect_image(args.image_path, _load(args))
     out.write(json.dumps(records_dict(listing), indent=2) + "\n" if args.json else render_records_text(listing))
     if listing.errors:
@@ -179,8 +188,6 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from sdhci.bench import render_bench, run_bench
-
     out.write(render_bench(run_bench(args.config, _overrides(args), runs=args.runs)))
     return 0
 
@@ -209,10 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = parser.parse_args(argv)
         return _COMMANDS[args.command](args, sys.stdout)
+    except _HelpShown:
+        return 0
     except UsageError as err:
         message = str(err)
     except ConfigError as err:
         message = f"configuration: {err}"
+    except EmulationError as err:
+        message = f"emulation: {err}"
     except OSError as err:
         message = _os_error_text(err)
     except ValueError as err:

@@ -81,7 +81,8 @@ class RunSettings:
     seed: seeds the card (the run replaces card.seed with it) and the panic text.
     image: raw image file of the card's user area (created if missing); none = in memory.
     reason: the kmsg_dump reason; only 'panic' goes through panic_write.
-    enable_cache: mmc_init_card turns the eMMC cache on when CACHE_SIZE > 0, as Linux does.
+    enable_cache: mmc_init_card turns the eMMC cache on when CACHE_SIZE > 0, as Linux does;
+        false is a card Linux flags MMC_QUIRK_BROKEN_CACHE (cache left off).
     uptime_s / panic_time_s: the panic's log timestamp and record time (tv_sec).
     """
     transfer: Literal["auto", "pio", "sdma", "adma2"] = "auto"

@@ -27,7 +27,7 @@ from sdhci.driver.ops import Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.runner import SyncRunner
 from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
 from sdhci.memory import HostMemory
-from sdhci.pstore import PanicWrite, Partition, PstoreZone, panic_text, read_partition_table, write_partition_table
+from sdhci.pstore import PanicWrite, Partition, PstoreZone, panic_text, write_partition_table
 
 __all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "PanicSession",
            "run_panic_write", "run_panic_writes", "load_config"]
@@ -36,11 +36,17 @@ __all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "P
 PHASE_PRIORITY = ("command_response", "data", "crc_status", "busy", "dma", "host_access", "other")
 _TRACE_PHASE = {"command": "command_response", "response": "command_response", "data": "data",
                 "crc_status": "crc_status", "busy": "busy", "dma": "dma"}
+# What a timeout event waited for: a data timeout runs while DAT0 is held busy (a write's
+# program time), a command timeout while CMD waits for a response.
+_TIMEOUT_PHASE = {"data": "busy", "crc_status": "crc_status", "command": "command_response"}
 _HOST_OPS = (Read, Write, ReadBurst, WriteBurst, Poll)
 
 
-class EmulationError(Exception):
-    """The emulation could not run (host refused, card never initialised): one readable line."""
+class EmulationError(ValueError):
+    """The configured system cannot run (host refused, card never initialised): one readable line.
+
+    A ValueError because, like a ConfigError, it comes from what was configured.
+    """
 
 
 @dataclass
@@ -59,7 +65,13 @@ class PanicWriteCall(NamedTuple):
 
 @dataclass
 class PanicWriteResult:
-    """What one emulated panic did; see docs/interfaces.md for the contract."""
+    """What one emulated panic did (the contract the CLI, report and VCD code read).
+
+    returned is -EFAULT (-14) when the record write itself faulted in the
+    port (a NULL dereference the kernel would oops on), -ENODEV (-19) when
+    mmcpstore never registered. phases_ps splits total_ps by the priority
+    in PHASE_PRIORITY (a picosecond in several phases counts for the first).
+    """
     returned: int
     durable: bool
     silent_loss: bool
@@ -171,6 +183,8 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
 
     for event in trace:
         phase = _TRACE_PHASE.get(event.kind)
+        if event.kind == "timeout":
+            phase = _TIMEOUT_PHASE.get(event.detail.get("what"), "other")
         if phase is not None:
             add(event.start_ps, event.end_ps, phase)
     for record in log:
@@ -200,6 +214,7 @@ class PanicSession:
             card_config.timing.injected_stalls.append(
                 InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000)))
         self.card = EmmcCard(card_config, image_path=config.run.image)
+        # The disk as it was partitioned before boot; Linux's view of the table (msdos numbering).
         self.partitions: list[Partition] = write_partition_table(
             _StorageFile(self.card.storage), [(p.start_sector, p.sectors) for p in config.pstore.partitions],
             primaries=config.pstore.primaries)
@@ -226,7 +241,7 @@ class PanicSession:
         assert self.mmc_card is not None
         try:
             self.mmcpstore.mmcpstore_card_set(self.mmc_card, self.host.mmc, "mmcblk0", self.config.pstore_blk,
-                                              read_partition_table(_StorageFile(self.card.storage)))
+                                              self.partitions)
         except KernelOops as oops:
             self.faults.append(oops)
 
@@ -248,7 +263,7 @@ class PanicSession:
         except KernelOops as oops:
             self.faults.append(oops)
 
-    def partition_reader(self, start_byte: int):
+    def partition_reader(self, start_byte: int) -> Callable[[int, int], bytes]:
         """read(offset, length) within a partition, as pstore/zone recovery reads it."""
         return lambda off, n: self.card.read(USER, start_byte + off, n)
 
@@ -293,11 +308,11 @@ def _run(config: EmulatorConfig, source: Callable[[PanicSession], Generator[Pani
         if not session.mmcpstore.registered:
             if unregister:
                 session.unregister()
-            return _unregistered(session, init_ps, [])
+            return _unregistered(session, init_ps)
         writes, record, first = _drive(session, source(session))
         if unregister:
             session.unregister()
-        return _result(session, record, writes, first, init_ps, [])
+        return _result(session, record, writes, first, init_ps)
     finally:
         session.card.close()
 
@@ -312,7 +327,8 @@ def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
     try:
         request = next(gen)
         while True:
-            before = (session.runner.t_ps, len(session.runner.log), len(session.host.log.timeout_control))
+            before = (session.runner.t_ps, len(session.runner.log), len(session.host.log.timeout_control),
+                      len(session.host.log.errors))
             returned = session.panic_write(request.buf, request.off_sectors, request.sects)
             writes.append(PanicWriteCall(request.off_sectors, request.sects, returned))
             if record is None:
@@ -329,8 +345,9 @@ def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
     return writes, record, first
 
 
-def _unregistered(session: PanicSession, init_ps: int, findings: list[Finding]) -> PanicWriteResult:
+def _unregistered(session: PanicSession, init_ps: int) -> PanicWriteResult:
     """No backend registered: pstore never calls panic_write."""
+    findings: list[Finding] = []
     cxt = session.mmcpstore
     if cxt.dev_name and cxt.start_sect == 0 and any("Non-existent" in m for m in cxt.messages):
         findings.append(Finding("start-sector-zero", f"{cxt.dev_name} starts at sector 0, which mmcpstore_card_set "
@@ -348,22 +365,21 @@ def _unregistered(session: PanicSession, init_ps: int, findings: list[Finding]) 
 
 
 def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], first: dict[str, Any],
-            init_ps: int, findings: list[Finding]) -> PanicWriteResult:
+            init_ps: int) -> PanicWriteResult:
     cxt = session.mmcpstore
     runner = session.runner
-    t0, log_start, tc_start = first["before"]
+    t0, log_start, tc_start, err_start = first["before"]
     t1 = first["after_ps"]
     trace_info = first["trace"]
     returned = writes[0].returned
     bus_trace = [e for e in session.controller.trace if e.start_ps < t1 and e.end_ps > t0]
-    op_log = runner.log[log_start:]
-    op_log = [r for r in op_log if r.start_ps < t1]
+    op_log = [r for r in runner.log[log_start:] if r.start_ps < t1]
     expected_byte = (cxt.start_sect + record.off_sectors) * SECTOR
     data = bytes(record.buf[:record.sects * SECTOR])
     shadow, overlay = _power_cut_copy(session.card, t1)
     durable = returned == 0 and overlay.read(USER, expected_byte, len(data)) == data
-    findings.extend(_findings(session, record, writes, trace_info, first["timeout_ns"], returned, durable,
-                              shadow, overlay, expected_byte, data))
+    findings = _findings(session, writes, trace_info, first["timeout_ns"], returned, durable, shadow,
+                         session.host.log.errors[err_start:], expected_byte, data)
     timeouts = session.host.log.timeout_control[tc_start:]
     sectors = trace_info.nsects if trace_info else record.sects
     return PanicWriteResult(
@@ -397,8 +413,8 @@ def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCa
     )
 
 
-def _findings(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], trace_info: Any,
-              timeout_ns: int, returned: int | None, durable: bool, shadow: EmmcCard, overlay: _OverlayStorage,
+def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: Any,
+              timeout_ns: int, returned: int | None, durable: bool, shadow: EmmcCard, host_errors: list[str],
               expected_byte: int, data: bytes) -> list[Finding]:
     """Name each weakness of the patch that bit in this run, with the numbers."""
     out: list[Finding] = []
@@ -413,9 +429,10 @@ def _findings(session: PanicSession, record: PanicWrite, writes: list[PanicWrite
                   "data->error": trace_info.data_error, "stop->error": trace_info.stop_error}
         bad = ", ".join(f"{k} = {v}" for k, v in errors.items() if v)
         if bad:
-            out.append(Finding("errors-swallowed", f"mmcpstore_panic_write returned 0 although {bad}: the patch "
-                               "checks none of them" + ("." if durable else ", and the record is not durable "
-                                                        "(silent loss).")))
+            seen = f" (the host saw: {host_errors[0]})" if host_errors else ""
+            out.append(Finding("errors-swallowed", f"mmcpstore_panic_write returned 0 although {bad}{seen}: the "
+                               "patch checks none of them" + ("." if durable else ", and the record is not durable "
+                                                             "(silent loss).")))
     if timeout_ns % NSEC_PER_MSEC:
         out.append(Finding("timeout-truncated", f"data timeout {timeout_ns} ns became {timeout_ns // NSEC_PER_MSEC} ms "
                            "for req_completion_poll (timeout_ns / NSEC_PER_MSEC rounds down)"

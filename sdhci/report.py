@@ -10,15 +10,19 @@ from __future__ import annotations
 import json
 from typing import Any
 
-#: Phase keys of PanicWriteResult.phases_ps, in report order, with what each means.
+from sdhci.emulation import PanicWriteCall, PanicWriteResult
+from sdhci.pstore import RecordListing
+
+#: Phase keys of PanicWriteResult.phases_ps in the driver's priority order (where phases
+#: overlap, each picosecond counts for the first), with the label the text report shows.
 PHASES = {
     "command_response": "command and response on CMD",
     "data": "data blocks on DAT",
     "crc_status": "CRC status tokens",
     "busy": "card busy (DAT0 low)",
-    "host_access": "host register accesses and polling",
     "dma": "DMA (host memory traffic)",
-    "other": "other (gaps, controller latencies)",
+    "host_access": "host register accesses and polling",
+    "other": "other (no bus or register activity)",
 }
 
 VERDICT_DURABLE = "durable"
@@ -26,13 +30,18 @@ VERDICT_SILENT_LOSS = "silent loss"
 VERDICT_ERROR = "error"
 
 _VERDICT_TEXT = {
-    VERDICT_DURABLE: "panic_write returned 0 and the record is on the medium, at the right place, after a power cut at return",
-    VERDICT_SILENT_LOSS: "panic_write returned 0 (success) but the record is NOT on the medium after a power cut at return",
-    VERDICT_ERROR: "panic_write returned an error",
+    VERDICT_DURABLE: "panic_write returned 0 and the record is on the medium, at the right place, "
+                     "after a power cut at return",
+    VERDICT_SILENT_LOSS: "panic_write returned 0 (success) but the record is NOT on the medium "
+                         "after a power cut at return",
+    VERDICT_ERROR: "panic_write returned {returned}",
 }
 
+#: Host Controller Version register, SPECIFICATION_VERSION_NUMBER field (bits 7:0).
+SDHCI_SPEC_VERSIONS = {0: "1.00", 1: "2.00", 2: "3.00", 3: "4.00", 4: "4.10", 5: "4.20"}
 
-def verdict(result: Any) -> str:
+
+def verdict(result: PanicWriteResult) -> str:
     """One of 'durable', 'silent loss', 'error' for a PanicWriteResult."""
     if result.returned != 0:
         return VERDICT_ERROR
@@ -43,12 +52,13 @@ def _ns(ps: int) -> float:
     return ps / 1000
 
 
-def _write_entry(write: Any) -> dict[str, int]:
-    off, sects, returned = (write.off, write.sects, write.returned) if hasattr(write, "off") else write
+def _write_entry(write: PanicWriteCall) -> dict[str, int | None]:
+    """One panic_write call; returned None means the ported kernel code faulted."""
+    off, sects, returned = write
     return {"off": off, "sects": sects, "returned": returned}
 
 
-def report_dict(result: Any) -> dict[str, Any]:
+def report_dict(result: PanicWriteResult) -> dict[str, Any]:
     """The JSON report of a PanicWriteResult as plain data."""
     return {
         "verdict": verdict(result),
@@ -78,7 +88,7 @@ def report_dict(result: Any) -> dict[str, Any]:
     }
 
 
-def render_json(result: Any) -> str:
+def render_json(result: PanicWriteResult) -> str:
     """The JSON report, indented, newline-terminated."""
     return json.dumps(report_dict(result), indent=2) + "\n"
 
@@ -91,7 +101,7 @@ def format_ps(ps: int) -> str:
     return f"{ps / 1000:.3f} ns"
 
 
-def _phase_lines(result: Any) -> list[str]:
+def _phase_lines(result: PanicWriteResult) -> list[str]:
     total = result.total_ps or 1
     keys = list(PHASES) + [k for k in result.phases_ps if k not in PHASES]
     lines = []
@@ -102,16 +112,20 @@ def _phase_lines(result: Any) -> list[str]:
     return lines
 
 
-def render_text(result: Any) -> str:
+def render_text(result: PanicWriteResult) -> str:
     """The readable report of one emulated panic write."""
     v = verdict(result)
     mode = "DDR" if result.ddr else "SDR"
     accesses = ", ".join(f"{n} {kind}" for kind, n in result.register_accesses.items())
     commands = " ".join(f"CMD{c}" for c in result.commands) or "(none)"
     timeout_exp = 13 + (result.timeout_control & 0xF)
+    config = result.config
+    version = SDHCI_SPEC_VERSIONS.get(config.controller.version, f"code {config.controller.version}")
     lines = [
-        f"Verdict: {v.upper()} - {_VERDICT_TEXT[v]} (returned {result.returned}).",
+        f"Verdict: {v.upper()} - {_VERDICT_TEXT[v].format(returned=result.returned)}.",
         "",
+        f"Setup: card {config.card_preset}, SDHCI v{version} ({config.controller_preset}), "
+        f"platform {config.platform_preset}, pstore on {config.pstore.blkdev}",
         f"Record write: {result.sectors} sectors at absolute sector {result.start_sector}, "
         f"{result.transfer.upper()}, {result.bus_width}-bit {mode} bus at {result.sd_clock_hz / 1e6:.3f} MHz",
         f"Commands on the bus: {commands}",
@@ -128,7 +142,8 @@ def render_text(result: Any) -> str:
     ]
     if len(result.writes) > 1:
         lines.append("panic_write calls (off, sects -> returned): " + ", ".join(
-            f"({w['off']}, {w['sects']} -> {w['returned']})" for w in map(_write_entry, result.writes)))
+            f"({w['off']}, {w['sects']} -> {'fault' if w['returned'] is None else w['returned']})"
+            for w in map(_write_entry, result.writes)))
     lines.append("")
     if result.findings:
         lines.append("Findings:")
@@ -138,7 +153,7 @@ def render_text(result: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def records_dict(listing: Any) -> dict[str, Any]:
+def records_dict(listing: RecordListing) -> dict[str, Any]:
     """The JSON form of `inspect` (a sdhci.pstore RecordListing): records found and zones rejected."""
     return {
         "records": [
@@ -159,7 +174,7 @@ def records_dict(listing: Any) -> dict[str, Any]:
     }
 
 
-def render_records_text(listing: Any) -> str:
+def render_records_text(listing: RecordListing) -> str:
     """The readable form of `inspect`: each record as its mounted pstore file shows it."""
     lines = [f"{len(listing.records)} record(s), {len(listing.errors)} rejected zone(s)"]
     for r in listing.records:

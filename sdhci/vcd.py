@@ -24,12 +24,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import IO, Any, Protocol
+from typing import IO, Any
 
 from vcd import VCDWriter
 from vcd.gtkw import GTKWSave
 
+from emmc_card.bus import COMMAND_BITS
 from emmc_card.crc import crc7
+from sdhci.trace import BusEvent
 
 #: Idle stretches (in SD clocks) up to this length keep SDCLK running.
 MAX_CLOCKED_GAP_CYCLES = 256
@@ -54,17 +56,7 @@ SIGNALS = (
 )
 
 
-class TraceEvent(Protocol):
-    """The fields of `sdhci.trace.BusEvent` this module reads."""
-
-    kind: str
-    start_ps: int
-    end_ps: int
-    cmd: int | None
-    detail: dict[str, Any]
-
-
-def _command_label(event: TraceEvent) -> str:
+def _command_label(event: BusEvent) -> str:
     if event.cmd is None:
         return ""
     return f"CMD{event.cmd}" + ("_auto" if event.detail.get("auto") else "")
@@ -96,11 +88,11 @@ class _Changes:
         return items
 
 
-def _bit_times(event: TraceEvent, period_ps: int) -> int:
+def _bit_times(event: BusEvent, period_ps: int) -> int:
     return max(1, round((event.end_ps - event.start_ps) / period_ps))
 
 
-def _cmd_line(changes: _Changes, event: TraceEvent, period_ps: int) -> None:
+def _cmd_line(changes: _Changes, event: BusEvent, period_ps: int) -> None:
     n = _bit_times(event, period_ps)
     bits: list[int | str] | None = None
     if event.kind == "command" and event.cmd is not None and "argument" in event.detail:
@@ -117,7 +109,7 @@ def _dat_value(width: int, lines: str) -> str:
     return "1" * (8 - width) + lines
 
 
-def _dat_lines(changes: _Changes, event: TraceEvent, period_ps: int, width: int) -> None:
+def _dat_lines(changes: _Changes, event: BusEvent, period_ps: int, width: int) -> None:
     t = event.start_ps
     if event.kind == "data":
         n = _bit_times(event, period_ps)
@@ -134,7 +126,7 @@ def _dat_lines(changes: _Changes, event: TraceEvent, period_ps: int, width: int)
     changes.set(event.end_ps, "sd.DAT", "11111111")
 
 
-def _clock_windows(events: Sequence[TraceEvent], period_ps: int) -> list[tuple[int, int]]:
+def _clock_windows(events: Sequence[BusEvent], period_ps: int) -> list[tuple[int, int]]:
     """Intervals in which SDCLK is drawn toggling (see the module docstring)."""
     max_gap = MAX_CLOCKED_GAP_CYCLES * period_ps
     spans = sorted(
@@ -163,7 +155,7 @@ def _clock(changes: _Changes, windows: list[tuple[int, int]], period_ps: int) ->
         changes.set(start + ((end - start) // period_ps) * period_ps, "sd.SDCLK", 0)
 
 
-def _annotations(changes: _Changes, events: Sequence[TraceEvent], period_ps: int) -> None:
+def _annotations(changes: _Changes, events: Sequence[BusEvent], period_ps: int) -> None:
     bus = [e for e in events if e.kind in PHASE_PRIORITY and e.end_ps > e.start_ps]
     bounds = sorted({t for e in bus for t in (e.start_ps, e.end_ps)})
     rank = {kind: i for i, kind in enumerate(PHASE_PRIORITY)}
@@ -187,9 +179,17 @@ def _annotations(changes: _Changes, events: Sequence[TraceEvent], period_ps: int
             changes.set(e.end_ps + period_ps, "annotation.error", "")
 
 
+def clock_period_from_trace(trace: Sequence[BusEvent]) -> int | None:
+    """The SD clock period the controller used: a command token lasts exactly 48 clocks."""
+    for event in trace:
+        if event.kind == "command" and event.end_ps > event.start_ps:
+            return (event.end_ps - event.start_ps) // COMMAND_BITS
+    return None
+
+
 def write_vcd(
     out: str | os.PathLike[str] | IO[str],
-    trace: Sequence[TraceEvent],
+    trace: Sequence[BusEvent],
     sd_clock_period_ps: int,
     bus_width: int,
 ) -> None:

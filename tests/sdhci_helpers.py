@@ -107,7 +107,9 @@ class RegHost:
     # ---- commands ----
     def command(self, index: int, arg: int, flags: int, mode: int | None = None) -> int:
         """Issue a command (Transfer Mode too if `mode`), wait for its response; returns status bits."""
-        inhibit = rm.SDHCI_CMD_INHIBIT | (rm.SDHCI_DATA_INHIBIT if flags & 0x23 in (0x03, 0x20, 0x22, 0x23) else 0)
+        uses_dat = flags & rm.SDHCI_CMD_DATA or flags & rm.SDHCI_CMD_RESP_MASK == rm.SDHCI_CMD_RESP_SHORT_BUSY
+        abort = flags & rm.SDHCI_CMD_ABORTCMD == rm.SDHCI_CMD_ABORTCMD
+        inhibit = rm.SDHCI_CMD_INHIBIT | (rm.SDHCI_DATA_INHIBIT if uses_dat and not abort else 0)
         self.poll(rm.SDHCI_PRESENT_STATE, 32, inhibit, 0)
         self.wr(rm.SDHCI_ARGUMENT, 32, arg)
         if mode is None:

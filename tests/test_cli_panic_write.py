@@ -10,7 +10,7 @@ import pytest
 
 from sdhci.cli import main
 from sdhci.vcd import SIGNALS
-from tests.test_cli_vcd import parse_vcd, value_at
+from tests.cli_helpers import parse_vcd, value_at
 
 REPO = Path(__file__).resolve().parent.parent
 NO_CACHE = ["--set", "run.enable_cache=false"]
@@ -50,10 +50,12 @@ def test_default_run_shape(default_report) -> None:
 
 def test_default_run_time_budget(default_report) -> None:
     r = default_report
-    # Bus lower bound: 128 blocks x (1 start + 512*8/8 data + 16 CRC + 1 end = 82 clocks) at 20 ns
-    # = 209,920 ns, plus the 48-clock CMD25 token (960 ns) and its 48-clock response (960 ns).
-    assert r["total_ns"] >= 128 * 82 * 20 + 2 * 48 * 20
-    assert r["phases_ns"]["data"] >= 128 * 82 * 20
+    # One block on 8 lines: 1 start + 512*8/8 = 512 data + 16 CRC + 1 end = 530 clocks; at 20 ns
+    # 128 blocks take 128 * 530 * 20 = 1,356,800 ns on DAT, exactly.
+    assert r["phases_ns"]["data"] == 128 * 530 * 20
+    # Lower bound of the whole: the data plus the 48-clock CMD25 token and its 48-clock R1 (2 x 960 ns)
+    # and one 5-clock CRC status token per block (128 x 100 ns).
+    assert r["total_ns"] >= 128 * 530 * 20 + 2 * 48 * 20 + 128 * 5 * 20
     assert sum(r["phases_ps"].values()) == r["total_ps"]
     assert set(r["phases_ns"]) == {"command_response", "data", "crc_status", "busy", "host_access", "dma", "other"}
     assert r["init_ns"] > 0
@@ -134,6 +136,49 @@ def test_vcd_of_a_real_run(tmp_path, capsys) -> None:
     assert set(sig) == set(SIGNALS)
     data_starts = [t for t, v in sig["annotation.phase"] if v == "data"]
     assert len(data_starts) == 128               # one data phase per block
-    commands = [v for t, v in sig["annotation.command"] if v]
-    assert "CMD25" in commands and "CMD12_auto" in commands
+    commands = {v for t, v in sig["annotation.command"] if v}
+    # sdhci.c sets SDHCI_AUTO_CMD12 only with SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, so by default
+    # the driver sends the stop itself: a plain CMD12 after the last block.
+    assert commands == {"CMD25", "CMD12"}
     assert value_at(sig["sd.DAT"], data_starts[0] + 1) == 0       # start bit on all 8 lines
+    # The CMD25 token sampled on the first 40 rising SDCLK edges of the command phase:
+    # start 0, transmission 1, index 25 = 011001, argument 135168 (the sector) in 32 bits.
+    cmd_start = next(t for t, v in sig["annotation.phase"] if v == "command")
+    rising = [t for t, v in sig["sd.SDCLK"] if str(v) == "1" and t > cmd_start][:40]
+    sampled = "".join(str(value_at(sig["sd.CMD"], t)) for t in rising)
+    assert sampled == "01" + "011001" + format(135168, "032b")
+
+
+def test_options_reach_the_run(capsys) -> None:
+    r = run_json(capsys, "--transfer", "pio", "--bus-width", "4", "--sd-clock", "25000000")
+    assert r["transfer"] == "pio" and r["bus_width"] == 4
+    # 200 MHz base, 25 MHz asked: N = 4 gives 200 / (2 * 4) = 25 MHz exactly, a 40 ns period.
+    assert r["sd_clock_hz"] == 25_000_000
+    # 4 lines: 1 + 512*8/4 = 1024 data + 16 CRC + 1 end = 1042 clocks per block; 128 blocks at 40 ns.
+    assert r["phases_ns"]["data"] == 128 * 1042 * 40
+    assert r["register_accesses"]["burst_words"] == 128 * 512 // 4     # PIO: every word through the port
+
+
+def test_kmsg_size_option_sets_the_zone(capsys) -> None:
+    r = run_json(capsys, "--kmsg-size", "32768")
+    assert r["sectors"] == 64                      # a 32 KiB zone is 64 sectors
+
+
+def test_auto_cmd12_with_the_quirk(tmp_path, capsys) -> None:
+    # With SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12 sdhci.c sets SDHCI_AUTO_CMD12: the controller sends the stop.
+    path = tmp_path / "auto.vcd"
+    r = run_json(capsys, "--set", "platform.quirk_multiblock_read_acmd12=true", "--vcd", str(path))
+    assert r["commands"] == [25, 12]
+    labels = {v for _, v in parse_vcd(path.read_text())["annotation.command"] if v}
+    assert labels == {"CMD25", "CMD12_auto"}
+
+
+def test_inspect_partition_past_image_end(tmp_path, capsys) -> None:
+    image = tmp_path / "emmc.img"
+    run_json(capsys, "--image", str(image), *NO_CACHE)
+    # mmcblk0p5 spans sectors 135168 .. 137215, i.e. up to byte 137216 * 512 = 70,254,592.
+    with open(image, "r+b") as f:
+        f.truncate(70_000_000)
+    assert main(["inspect", str(image)]) == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "ends at byte 70254592" in line

@@ -12,7 +12,8 @@ REQUIRED_KEYS = {
 
 
 def make_result(**changes):
-    from sdhci.emulation import Finding, PanicWriteResult
+    from sdhci.config import load_config
+    from sdhci.emulation import Finding, PanicWriteCall, PanicWriteResult
 
     phases = {"command_response": 2_000_000, "data": 201_000_000, "crc_status": 13_000_000,
               "busy": 500_000_000, "host_access": 70_000_000, "dma": 1_000_000, "other": 3_000_000}
@@ -24,7 +25,7 @@ def make_result(**changes):
         poll_iterations=321, register_accesses={"read": 400, "write": 30, "burst_words": 0},
         timeout_control=0xA, data_timeout_ns=160_000_000, poll_timeout_ms=160,
         findings=[Finding("cache-not-flushed", "no cache flush after the write")],
-        trace=[], op_log=[], config=None, writes=[(0, 128, 0)],
+        trace=[], op_log=[], config=load_config(None, []), writes=[PanicWriteCall(0, 128, 0)],
     )
     fields.update(changes)
     return PanicWriteResult(**fields)

@@ -2,45 +2,17 @@
 from __future__ import annotations
 
 import io
-from bisect import bisect_right
 from typing import Any
 
-from vcd.reader import TokenKind, tokenize
-
 from sdhci.trace import BusEvent
-from sdhci.vcd import MAX_CLOCKED_GAP_CYCLES, SIGNALS, write_gtkw, write_vcd
+from sdhci.vcd import MAX_CLOCKED_GAP_CYCLES, SIGNALS, clock_period_from_trace, write_gtkw, write_vcd
+from tests.cli_helpers import parse_vcd, value_at
 
 P = 19231  # 52 MHz SD clock period in ps: round(1e12 / 52e6)
 
 
 def Ev(kind: str, start_ps: int, end_ps: int, cmd: int | None = None, detail: dict[str, Any] | None = None) -> BusEvent:
     return BusEvent(kind, start_ps, end_ps, cmd, detail or {})
-
-
-def parse_vcd(text: str) -> dict[str, list[tuple[int, Any]]]:
-    """{scope.name: [(time, value), ...]} from a VCD, with the pyvcd tokenizer."""
-    ids: dict[str, str] = {}
-    scope: list[str] = []
-    changes: dict[str, list[tuple[int, Any]]] = {}
-    now = 0
-    for tok in tokenize(io.BytesIO(text.encode())):
-        if tok.kind is TokenKind.SCOPE:
-            scope.append(tok.scope.ident)
-        elif tok.kind is TokenKind.UPSCOPE:
-            scope.pop()
-        elif tok.kind is TokenKind.VAR:
-            ids[tok.var.id_code] = ".".join(scope + [tok.var.reference])
-            changes[ids[tok.var.id_code]] = []
-        elif tok.kind is TokenKind.CHANGE_TIME:
-            now = tok.time_change
-        elif tok.kind in (TokenKind.CHANGE_SCALAR, TokenKind.CHANGE_VECTOR, TokenKind.CHANGE_STRING):
-            changes[ids[tok.data.id_code]].append((now, tok.data.value))
-    return changes
-
-
-def value_at(changes: list[tuple[int, Any]], t: int) -> Any:
-    times = [c[0] for c in changes]
-    return changes[bisect_right(times, t) - 1][1]
 
 
 def _bits(data: bytes) -> list[int]:
@@ -51,7 +23,7 @@ def _bits(data: bytes) -> list[int]:
 # then a one-block 8-bit write phase set, a short busy and a long busy.
 CMD_END = 48 * P
 DATA_START = 60 * P
-DATA_END = DATA_START + (1 + 512 // 8 + 16 + 1) * P   # 82 clocks for 512 bytes on 8 lines
+DATA_END = DATA_START + (1 + 512 + 16 + 1) * P   # 530 clocks: 512 bytes on 8 lines take 512
 CRC_START = DATA_END + 2 * P
 CRC_END = CRC_START + 5 * P
 BUSY_END = CRC_END + 100 * P
@@ -150,3 +122,8 @@ def test_committed_gtkw_matches_the_writer() -> None:
     out = io.StringIO()
     write_gtkw(out, "panic.vcd")
     assert (Path(__file__).parent.parent / "waves" / "panic.gtkw").read_text() == out.getvalue()
+
+
+def test_clock_period_from_the_command_token() -> None:
+    assert clock_period_from_trace(TRACE) == P          # the CMD17 token spans 48 * P
+    assert clock_period_from_trace([Ev("busy", 0, 1000)]) is None

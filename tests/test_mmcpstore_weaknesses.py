@@ -25,6 +25,8 @@ def test_stall_longer_than_poll_timeout_is_silent_loss() -> None:
     # 160 ms / (150 ns read + 50 ns overhead + 1000 ns interval) = 133333.3 iterations, plus a handful
     # of other polls (inhibit, buffer) before it.
     assert 133_334 <= result.poll_iterations <= 133_400
+    # The card holds DAT0 busy for the whole wait (the controller's data timeout is running).
+    assert result.phases_ps["busy"] > 159_000_000_000
 
 
 def test_timeout_below_one_ms_truncates_to_zero() -> None:

@@ -10,7 +10,7 @@ from sdhci import regmap as rm
 from sdhci.controller import SdhciController, controller_preset
 from sdhci.memory import HostMemory
 from sdhci.trace import events
-from sdhci_helpers import ERRORS, R1, RegHost, _desc, make
+from sdhci_helpers import ERRORS, R1, R1B, RegHost, _desc, make
 
 LBA = 1234
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(2048))   # 64 KiB
@@ -148,3 +148,67 @@ def test_pio_read_back_multi_block() -> None:
     assert h.read_blocks(79, 1) == data[1024:1536]
     reads = events(ctl.trace, "data", 18)
     assert len(reads) == 6 and all(e.detail["direction"] == "read" for e in reads)
+
+
+@pytest.mark.parametrize("dma", ["sdma", "adma"])
+def test_dma_read_into_host_memory(dma: str) -> None:
+    ctl, h = make(nac=50)
+    h.power_up()
+    h.init_card(width=8)
+    data = PAYLOAD[:512 * 20]
+    assert h.write_blocks(500, data, dma="adma") & rm.SDHCI_INT_DATA_END
+    mem = ctl.memory
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, rm.SDHCI_MAKE_BLKSZ(0, 512))             # 4 KiB SDMA boundary
+    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 20)
+    if dma == "sdma":
+        h.wr(rm.SDHCI_DMA_ADDRESS, 32, 0x600000)
+    else:
+        _desc(mem, 0x7000, rm.ADMA2_TRAN_VALID, 3000, 0x600000)           # not block aligned
+        _desc(mem, 0x7008, rm.ADMA2_TRAN_VALID | rm.ADMA2_END | rm.ADMA2_INT, 512 * 20 - 3000, 0x600000 + 3000)
+        h.wr(rm.SDHCI_HOST_CONTROL, 8, h.rd(rm.SDHCI_HOST_CONTROL, 8) | rm.SDHCI_CTRL_ADMA32)
+        h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x7000)
+    mode = (rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_READ | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI
+            | rm.SDHCI_TRNS_AUTO_CMD12)
+    h.command(18, 500, R1 | rm.SDHCI_CMD_DATA, mode)
+    boundaries = 0
+    while True:
+        s = h.wait_int(rm.SDHCI_INT_DATA_END | rm.SDHCI_INT_DMA_END)
+        assert not s & ERRORS, hex(s)
+        if s & rm.SDHCI_INT_DATA_END:
+            break
+        boundaries += 1
+        h.ack(rm.SDHCI_INT_DMA_END)
+        if dma == "sdma":
+            h.wr(rm.SDHCI_DMA_ADDRESS, 32, h.rd(rm.SDHCI_DMA_ADDRESS))
+    # SDMA: 10 KiB from 0x600000 crosses the 4 KiB boundaries at +4 and +8 KiB.
+    # ADMA2: one DMA Interrupt, when the descriptor with Int has moved its data (before the
+    # Auto CMD12 that precedes Transfer Complete).
+    assert boundaries == (2 if dma == "sdma" else 1)
+    assert mem.read(0x600000, len(data)) == data
+    assert [e.cmd for e in events(ctl.trace, "command")[-1:]] == [12]
+
+
+def test_abort_open_ended_write() -> None:
+    """No Block Count Enable: the driver ends the write with an abort CMD12 (command type 11)."""
+    ctl, h = make()
+    h.power_up()
+    h.init_card(width=4)
+    ctl.memory.write(0x800000, PAYLOAD)
+    h.wr(rm.SDHCI_DMA_ADDRESS, 32, 0x800000)
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, rm.SDHCI_MAKE_BLKSZ(7, 512))
+    h.command(25, 900, R1 | rm.SDHCI_CMD_DATA, rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_MULTI)
+    while len(events(ctl.trace, "busy", 25)) < 3:                 # let three blocks go by
+        h.t = ctl.next_event_ps()
+        h.rd(rm.SDHCI_PRESENT_STATE)
+    assert h.rd(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_DATA_INHIBIT
+    s = h.command(12, 0, R1B | rm.SDHCI_CMD_ABORTCMD)
+    assert not s & ERRORS
+    s = h.wait_int(rm.SDHCI_INT_DATA_END)
+    assert s & rm.SDHCI_INT_DATA_END and not s & ERRORS
+    assert not h.rd(rm.SDHCI_PRESENT_STATE) & (rm.SDHCI_DATA_INHIBIT | rm.SDHCI_CMD_INHIBIT)
+    sent = events(ctl.trace, "data", 25)
+    n = sum(1 for e in sent if not e.detail.get("aborted"))
+    # the block on DAT when CMD12's end bit reached the card is cut off (no CRC status)
+    assert [e.detail.get("aborted", False) for e in sent] == [False] * n + [True] * (len(sent) - n)
+    assert n >= 3 and len(events(ctl.trace, "crc_status", 25)) == n and ctl.card.read(0, 900 * 512, n * 512) == PAYLOAD[:n * 512]
+    assert ctl.card.state(h.t) == 4                                  # back in tran

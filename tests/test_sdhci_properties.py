@@ -74,3 +74,60 @@ def test_random_register_traffic(preset: str, initialised: bool, ops) -> None:
             assert status & rm.SDHCI_INT_ERROR
         _check_invariants(ctl, t)
         last_status = status
+
+
+transfer = st.tuples(
+    st.sampled_from([0, 8, 100, 512, 1024, 4096]),            # Block Size
+    st.integers(0, 6),                                        # Block Count
+    st.integers(0, 0x3F),                                     # Transfer Mode bits 5:0
+    st.sampled_from([17, 18, 24, 25, 8, 13]),                 # command index
+    st.sampled_from([0x00, 0x02, 0x20, 0x12, 0x18, 0x22]),    # Host Control 1: width, DMA select
+    st.sampled_from([0, 4]),                                  # UHS mode: SDR / DDR50
+    st.integers(0, 2**20),                                    # argument (block address)
+)
+
+
+@settings(max_examples=int(os.environ.get("SDHCI_PROPERTY_EXAMPLES", "150")) // 3, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(transfer, min_size=1, max_size=4))
+def test_random_transfers_end_or_wait_for_the_driver(transfers) -> None:
+    """Any data command, however odd, ends (Transfer Complete or an error) while a driver services it."""
+    ctl, h = make("v3")
+    h.power_up()
+    h.init_card(width=4)
+    for size, count, mode, index, hc1, uhs, arg in transfers:
+        h.wr(rm.SDHCI_HOST_CONTROL, 8, hc1)
+        h.wr(rm.SDHCI_HOST_CONTROL2, 16, uhs)
+        h.wr(rm.SDHCI_DMA_ADDRESS, 32, 0x10000)
+        h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x0)                   # zeroed memory: an invalid descriptor
+        h.wr(rm.SDHCI_BLOCK_SIZE, 16, size)
+        h.wr(rm.SDHCI_BLOCK_COUNT, 16, count)
+        h.wr(rm.SDHCI_ARGUMENT, 32, arg)
+        h.wr(rm.SDHCI_TRANSFER_MODE, 32, mode | rm.SDHCI_MAKE_CMD(index, 0x3A) << 16)
+        for _ in range(5000):
+            status = h.rd(rm.SDHCI_INT_STATUS)
+            present = h.rd(rm.SDHCI_PRESENT_STATE)
+            _check_invariants(ctl, h.t)
+            if status & rm.SDHCI_INT_DATA_END or status & rm.SDHCI_INT_ERROR_MASK:
+                break
+            if present & rm.SDHCI_SPACE_AVAILABLE:
+                h.wr(rm.SDHCI_BUFFER, 32, 0xA5A5A5A5)
+            elif present & rm.SDHCI_DATA_AVAILABLE:
+                h.rd(rm.SDHCI_BUFFER)
+            elif status & rm.SDHCI_INT_DMA_END:
+                h.ack(rm.SDHCI_INT_DMA_END)
+                h.wr(rm.SDHCI_DMA_ADDRESS, 32, h.rd(rm.SDHCI_DMA_ADDRESS))
+            else:
+                nxt = ctl.next_event_ps()
+                if nxt is None:
+                    # nothing scheduled: only a command that was never issued may leave us here
+                    assert not present & (rm.SDHCI_CMD_INHIBIT | rm.SDHCI_DATA_INHIBIT) or \
+                        status & rm.SDHCI_INT_RESPONSE == 0 and not ctl.data.xfer
+                    break
+                h.t = max(h.t, nxt)
+        else:
+            raise AssertionError("transfer never ended")
+        h.ack()
+        h.wr(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)
+        h.command(12, 0, rm.SDHCI_CMD_RESP_SHORT_BUSY)          # card back to tran if it was in a transfer
+        h.wr(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)

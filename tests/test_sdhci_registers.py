@@ -281,3 +281,46 @@ def test_next_event_never_skips_a_state_change() -> None:
     assert [v for _, v in jump] == [v for _, v in dense]
     for (tj, _), (td, _) in zip(jump, dense):
         assert tj <= td < tj + P // 4 + 1 or tj == td
+
+
+def test_r2_response_register_layout() -> None:
+    """CMD2's CID lands in REP[119:0] (CRC dropped): MID 0x15 in bits 119:112, PNM in 95:48."""
+    ctl, h = make()
+    h.power_up()
+    h.command(0, 0, 0)
+    while True:
+        h.command(1, 0x40FF8080, rm.SDHCI_CMD_RESP_SHORT)
+        if h.rd(rm.SDHCI_RESPONSE) & 0x80000000:
+            break
+        h.t += 10**9
+    h.command(2, 0, rm.SDHCI_CMD_RESP_LONG | rm.SDHCI_CMD_CRC)
+    rep = b"".join(h.rd(rm.SDHCI_RESPONSE + 4 * i).to_bytes(4, "little") for i in range(4))
+    assert rep[15] == 0 and rep[14] == 0x15                  # bits 127:120 unused, MID (CID 127:120)
+    assert rep[6:12][::-1] == b"EMUMMC"                      # PNM, CID bits 103:56
+    (resp,) = events(ctl.trace, "response", 2)
+    assert resp.cycles(ctl.clock.period_ps) == 136
+
+
+def test_read_data_timeout_covers_access_time() -> None:
+    """A card whose access time (NAC) exceeds TMCLK x 2^13 gets Data Timeout, counted from the command end."""
+    ctl, h = make(nac=10**6)                                 # 1e6 clocks x 40 ns = 40 ms
+    h.power_up()
+    h.init_card(width=4)
+    h.wr(rm.SDHCI_TIMEOUT_CONTROL, 8, 0)                     # 2^13 x 20 ns = 163.84 us
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
+    h.command(17, 0, R1 | rm.SDHCI_CMD_DATA, rm.SDHCI_TRNS_READ)
+    s = h.wait_int(rm.SDHCI_INT_DATA_END)
+    assert s & rm.SDHCI_INT_DATA_TIMEOUT and not s & rm.SDHCI_INT_DATA_END
+    cmd = events(ctl.trace, "command", 17)[-1]
+    (to,) = events(ctl.trace, "timeout", 17)
+    assert to.start_ps == cmd.end_ps and to.duration_ps == 2 ** 13 * 20_000
+
+
+def test_auto_cmd12_error_status() -> None:
+    cfg = controller_preset("v3")
+    cfg.faults = [Fault("response_crc", cmd=12, occurrence=1)]
+    ctl, h = _ready(config=cfg)
+    s = h.write_blocks(10, bytes(1024), dma="sdma")
+    assert s & rm.SDHCI_INT_AUTO_CMD_ERR and s & rm.SDHCI_INT_ERROR
+    assert h.rd(rm.SDHCI_AUTO_CMD_STATUS, 16) == rm.SDHCI_AUTO_CMD_CRC
+    assert not s & rm.SDHCI_INT_RESPONSE                     # no Command Complete for Auto CMD12

@@ -9,6 +9,7 @@ iteration count is what the loop actually did.
 """
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from cocotb.simtime import get_sim_time
@@ -47,6 +48,7 @@ class AsyncRunner:
         self.adapter = adapter
         self.poll_overhead_ps = poll_overhead_ps
         self.log: list[OpRecord] = []
+        self.wall_s: list[float] = []      # wall clock (perf_counter) at the end of each logged op
         self.counts = AccessCounts()
 
     async def run(self, routine: DriverGen) -> Any:
@@ -64,7 +66,13 @@ class AsyncRunner:
         start = now_ps()
         value = await self._dispatch(op)
         self.log.append(OpRecord(op, start, now_ps(), value))
+        self.wall_s.append(time.perf_counter())
         return value
+
+    def wall_between(self, start_ps: int, end_ps: int) -> float:
+        """Wall-clock seconds the simulation took from sim time start_ps to end_ps (op granularity)."""
+        inside = [w for r, w in zip(self.log, self.wall_s) if start_ps <= r.end_ps <= end_ps]
+        return inside[-1] - inside[0] if len(inside) >= 2 else 0.0
 
     async def _dispatch(self, op: Op) -> Any:
         bus = self.adapter

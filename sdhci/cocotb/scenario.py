@@ -13,10 +13,11 @@ No cocotb import here: the model side of the scoreboard runs in plain pytest.
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
-from sdhci.config import REASONS, SECTOR
+from sdhci.cocotb.calibration import rtl_controller, rtl_platform
+from sdhci.config import REASONS, SECTOR, EmulatorConfig
 from sdhci.driver.mmc_core import KernelOops
 from sdhci.driver.mmc_init import InitSettings, mmc_init
 from sdhci.driver.ops import DriverGen, Now
@@ -118,3 +119,17 @@ async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
             result = await runner.run(routine)
         except KernelOops as oops:
             error = oops
+
+
+def kit_config(**run: Any) -> EmulatorConfig:
+    """The scenario's configuration on both backends: sdhci_top's presentation, a PIO
+    panic write on an 8-bit bus, and an emmc51 card whose slow start-up phases are
+    short (they cost simulation time, not fidelity of the write): ready at the first
+    CMD1 after CMD0, CMD6 busy 100 us, NAC 2..16, no GC stalls."""
+    config = EmulatorConfig(controller=rtl_controller(), platform=rtl_platform())
+    card = config.card
+    card.timing = replace(card.timing, init_busy_us=0.0, cmd6_busy_us=100.0, nac_cycles_min=2,
+                          nac_cycles_max=16, gc_stall_probability=0.0)
+    config.run = replace(config.run, transfer="pio", bus_width=8, **run)
+    config.validate()
+    return config

@@ -8,12 +8,13 @@ controller latencies calibrated against RTL):
    triggers it, the same on both within `tolerance_cycles` SD clocks.
 
 Phases (each sample in ps; paired in order between the backends):
-  command issue   command register write (end of the access) -> start bit;
+  command issue   command register write (start of the access) -> start bit;
                   an Auto CMD12 counts from the end of the preceding CRC status
   command         the token (48 cycles)
   NCR             command end bit -> response start bit
   response        the response token
-  data issue      later of (last Buffer Data Port write, previous bus event end) -> start bit
+  data issue      later of (end of the last Buffer Data Port burst begun before the
+                  block, previous bus event end) -> start bit (may be negative)
   data            one block: start bit, data, CRC16, end bit
   CRC status gap  data end bit -> token start bit
   CRC status      the token
@@ -30,8 +31,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Sequence
 
+from emmc_card.storage import USER
 from sdhci import regmap as rm
+from sdhci.cocotb.scenario import ScenarioRun, panic_scenario, run_on_model
+from sdhci.config import EmulatorConfig
 from sdhci.driver.ops import Write, WriteBurst
+from sdhci.emulation import PanicSession
 
 PHASES = ("command issue", "command", "NCR", "response", "data issue", "data",
           "CRC status gap", "CRC status", "busy gap", "busy")
@@ -51,8 +56,8 @@ def phase_samples(events: Iterable[Any], op_log: Sequence[Any], start_ps: int, e
     """Per phase, the samples (ps) of the bus events in [start_ps, end_ps), in bus order."""
     bus = sorted((e for e in events if e.kind in BUS_KINDS and start_ps <= e.start_ps < end_ps),
                  key=lambda e: (e.start_ps, BUS_KINDS.index(e.kind)))
-    issues = [r.end_ps for r in op_log if _is_command_write(r.op) and start_ps <= r.end_ps < end_ps]
-    bursts = [r.end_ps for r in op_log if isinstance(r.op, WriteBurst) and start_ps <= r.end_ps < end_ps]
+    issues = [r.start_ps for r in op_log if _is_command_write(r.op) and start_ps <= r.start_ps < end_ps]
+    bursts = [(r.start_ps, r.end_ps) for r in op_log if isinstance(r.op, WriteBurst) and start_ps <= r.start_ps < end_ps]
     out: dict[str, list[int]] = defaultdict(list)
     last_command = None
     prev_end: int | None = None
@@ -73,7 +78,7 @@ def phase_samples(events: Iterable[Any], op_log: Sequence[Any], start_ps: int, e
             out["response"].append(duration)
             prev_trigger["response"] = e.end_ps
         elif e.kind == "data":
-            filled = [t for t in bursts if t <= e.start_ps]
+            filled = [end for begin, end in bursts if begin <= e.start_ps]
             ref = max([t for t in (filled[-1] if filled else None, prev_end) if t is not None], default=e.start_ps)
             out["data issue"].append(e.start_ps - ref)
             out["data"].append(duration)
@@ -107,8 +112,11 @@ class PhaseRow:
     rtl_mean: float
     max_deviation: float
 
+    allowance: float = 0.0      # extra clocks granted for a documented model gap
+    reason: str = ""
+
     def ok(self, tolerance: float) -> bool:
-        return self.max_deviation <= tolerance
+        return self.max_deviation <= tolerance + self.allowance
 
 
 @dataclass
@@ -138,6 +146,8 @@ class Comparison:
         lines = [f"{'phase':<16}{'n':>5}{'model':>11}{'RTL':>11}{'max dev':>9}  (SD clocks of {self.period_ps} ps)"]
         for r in self.rows:
             flag = "" if r.ok(self.tolerance_cycles) else "  <-- beyond tolerance"
+            if r.allowance:
+                flag += f"  (allowed +{r.allowance:g}: {r.reason})"
             lines.append(f"{r.phase:<16}{r.samples:>5}{r.model_mean:>11.2f}{r.rtl_mean:>11.2f}"
                          f"{r.max_deviation:>9.2f}{flag}")
         lines.append(f"image bytes identical: {self.image_equal}; record on both cards: {self.record_on_both}; "
@@ -148,8 +158,15 @@ class Comparison:
 
 def compare(model: dict[str, list[int]], rtl: dict[str, list[int]], *, period_ps: int,
             tolerance_cycles: float = 2.0, image_equal: bool, record_on_both: bool,
-            commands_model: list[tuple[int, int]], commands_rtl: list[tuple[int, int]]) -> Comparison:
-    """Pair each phase's samples in order and measure the deviation in SD clocks."""
+            commands_model: list[tuple[int, int]], commands_rtl: list[tuple[int, int]],
+            allowances: dict[str, tuple[float, str]] | None = None) -> Comparison:
+    """Pair each phase's samples in order and measure the deviation in SD clocks.
+
+    allowances: phase -> (extra clocks, reason) for gaps the model cannot yet
+    be calibrated away (sdhci.cocotb.calibration.KNOWN_MODEL_GAPS); they are
+    printed in the table.
+    """
+    allowances = allowances or {}
     result = Comparison(period_ps, tolerance_cycles, image_equal, record_on_both, commands_model, commands_rtl)
     for phase in PHASES:
         m, r = model.get(phase, []), rtl.get(phase, [])
@@ -162,5 +179,41 @@ def compare(model: dict[str, list[int]], rtl: dict[str, list[int]], *, period_ps
             phase, len(pairs),
             sum(a for a, _ in pairs) / len(pairs) / period_ps,
             sum(b for _, b in pairs) / len(pairs) / period_ps,
-            max(abs(a - b) for a, b in pairs) / period_ps))
+            max(abs(a - b) for a, b in pairs) / period_ps,
+            *allowances.get(phase, (0.0, ""))))
     return result
+
+
+@dataclass
+class Side:
+    """One backend's run of the scenario, reduced to what the scoreboard compares."""
+
+    samples: dict[str, list[int]]
+    commands: list[tuple[int, int]]
+    record: bytes            # the kmsg record pstore asked to write
+    on_card: bytes           # what the card returns at the record's place afterwards
+    returned: list[int | None]
+
+
+def side(session: PanicSession, run: ScenarioRun, events: Iterable[Any], op_log: Sequence[Any]) -> Side:
+    """Reduce one backend's run (its card, bus events and op log) to a Side."""
+    events = list(events)
+    record = bytes(run.record.buf[:run.record.sects * 512])
+    return Side(phase_samples(events, op_log, run.record_start_ps, run.record_end_ps),
+                bus_commands(events, run.record_start_ps, run.record_end_ps),
+                record, session.card.read(USER, run.record_byte, len(record)), list(run.returned))
+
+
+def model_side(config: EmulatorConfig) -> tuple[Side, PanicSession]:
+    """Run the scenario on the Python controller model."""
+    session = PanicSession(config)
+    run = run_on_model(session, panic_scenario(session))
+    return side(session, run, session.controller.trace, session.runner.log), session
+
+
+def compare_sides(model: Side, rtl: Side, period_ps: int, tolerance_cycles: float = 2.0,
+                  allowances: dict[str, tuple[float, str]] | None = None) -> Comparison:
+    return compare(model.samples, rtl.samples, period_ps=period_ps, tolerance_cycles=tolerance_cycles,
+                   image_equal=model.on_card == rtl.on_card,
+                   record_on_both=model.on_card == model.record and rtl.on_card == rtl.record,
+                   commands_model=model.commands, commands_rtl=rtl.commands, allowances=allowances)

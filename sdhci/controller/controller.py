@@ -11,7 +11,7 @@ import heapq
 from collections import Counter
 from typing import Any, Callable
 
-from emmc_card import bus
+from emmc_card import EmmcCard, bus
 from sdhci import regmap as rm
 from sdhci.controller.clock import SdClock, data_timeout_ps
 from sdhci.controller.command import (CMD12_STOP_TRANSMISSION, CMD23_SET_BLOCK_COUNT, Command,
@@ -30,11 +30,14 @@ _PLAIN = ("SDMA_SYSTEM_ADDRESS", "BLOCK_SIZE", "BLOCK_COUNT", "ARGUMENT", "TRANS
           "HOST_CONTROL_2", "ADMA_SYSTEM_ADDRESS", "ADMA_SYSTEM_ADDRESS_HI")
 _BYTE_TO_REGISTER: list[rm.Register | None] = [rm.register_at(b) for b in range(256)]
 _DAT_LINE_ACTIVE = 0x4
+_ACCESS = ("RW", "RO", "W1C", "RWAC", "ROC", "HWInit", "WO")      # fields a version shows (not RsvdZ)
 _AUTO_CMD_ERROR_BITS = {rm.SDHCI_INT_CRC: rm.SDHCI_AUTO_CMD_CRC, rm.SDHCI_INT_END_BIT: rm.SDHCI_AUTO_CMD_END_BIT,
                         rm.SDHCI_INT_INDEX: rm.SDHCI_AUTO_CMD_INDEX}
 
 
 class _Event:
+    """A scheduled state change; `bus` ones need the SD clock, `engine` says which reset cancels it."""
+
     __slots__ = ("t", "bus", "engine", "scheduled", "fn", "args", "live")
 
     def __init__(self, t: int, bus_event: bool, engine: str, scheduled: int, fn: Callable, args: tuple) -> None:
@@ -45,7 +48,7 @@ class _Event:
 class SdhciController:
     """An SD Host Controller (SDHCI register map) in front of an eMMC card model."""
 
-    def __init__(self, config: ControllerConfig, card: Any, memory: HostMemory) -> None:
+    def __init__(self, config: ControllerConfig, card: EmmcCard | None, memory: HostMemory) -> None:
         config.validate()
         self.config = config
         self.card = card
@@ -70,6 +73,7 @@ class SdhciController:
         self._cmd_counts: Counter[int] = Counter()
         self._fired: set[int] = set()
         self._reset_all_state(0)
+        self._readers = self._build_readers()
 
     # ---- state ----------------------------------------------------------
     def _reset_all_state(self, t: int) -> None:
@@ -240,6 +244,11 @@ class SdhciController:
         t = self._now
         if _BYTE_TO_REGISTER[offset] is rm.REGISTER_BY_NAME["BUFFER_DATA_PORT"]:
             return int.from_bytes(self.data.port_read(t, n), "little")
+        if width == 32 and offset in _INT_PAIRS:       # Linux's 32-bit view of 0x30/0x34/0x38
+            return _INT_PAIRS[offset](self.ints)
+        reg = _BYTE_TO_REGISTER[offset]
+        if reg is not None and reg.offset == offset and reg.width == width:     # one whole register
+            return self._read_reg(reg, t) & self._present_mask[reg.name]
         value = 0
         cache: dict[str, int] = {}
         for i in range(n):
@@ -275,37 +284,42 @@ class SdhciController:
             if self.version >= reg.min_version:
                 self._write_reg(reg, reg_value, byte_mask, t)
 
+    def _build_readers(self) -> dict[str, Callable[[int], int]]:
+        """Per-register read functions for registers that are not plain storage."""
+        ints = self.ints
+        readers: dict[str, Callable[[int], int]] = {
+            "PRESENT_STATE": self._present_state,
+            "CLOCK_CONTROL": self.clock.read,
+            "NORMAL_INTERRUPT_STATUS": lambda t: ints.status_value() & 0xFFFF,
+            "ERROR_INTERRUPT_STATUS": lambda t: ints.status_value() >> 16,
+            "NORMAL_INTERRUPT_STATUS_ENABLE": lambda t: ints.enable & 0xFFFF,
+            "ERROR_INTERRUPT_STATUS_ENABLE": lambda t: ints.enable >> 16,
+            "NORMAL_INTERRUPT_SIGNAL_ENABLE": lambda t: ints.signal & 0xFFFF,
+            "ERROR_INTERRUPT_SIGNAL_ENABLE": lambda t: ints.signal >> 16,
+            "AUTO_CMD_ERROR_STATUS": lambda t: self._auto_cmd_status,
+            "CAPABILITIES": lambda t: self._caps0,
+            "CAPABILITIES_1": lambda t: self._caps1,
+            "ADMA_ERROR_STATUS": lambda t: self._adma_error_status,
+            "SLOT_INTERRUPT_STATUS": lambda t: int(ints.line()),
+            "HOST_CONTROLLER_VERSION": lambda t: self.version | self.config.vendor_version << 8,
+        }
+        for i in range(4):
+            readers[f"RESPONSE{i}"] = lambda t, i=i: self._response[i]
+        return readers
+
     def _read_reg(self, reg: rm.Register, t: int) -> int:
         name = reg.name
         x = self.data.xfer
-        if name == "SDMA_SYSTEM_ADDRESS" and x is not None and x.sdma is not None:
-            return x.sdma.address
-        if name == "ADMA_SYSTEM_ADDRESS" and x is not None and x.adma is not None:
-            return x.adma.descriptor & 0xFFFFFFFF
-        if name in self.regs:
-            return self.regs[name]
-        if name.startswith("RESPONSE"):
-            return self._response[int(name[-1])]
-        if name == "PRESENT_STATE":
-            return self._present_state(t)
-        if name == "CLOCK_CONTROL":
-            return self.clock.read(t)
-        status = self.ints.status_value()
-        simple = {
-            "NORMAL_INTERRUPT_STATUS": status & 0xFFFF,
-            "ERROR_INTERRUPT_STATUS": status >> 16,
-            "NORMAL_INTERRUPT_STATUS_ENABLE": self.ints.enable & 0xFFFF,
-            "ERROR_INTERRUPT_STATUS_ENABLE": self.ints.enable >> 16,
-            "NORMAL_INTERRUPT_SIGNAL_ENABLE": self.ints.signal & 0xFFFF,
-            "ERROR_INTERRUPT_SIGNAL_ENABLE": self.ints.signal >> 16,
-            "AUTO_CMD_ERROR_STATUS": self._auto_cmd_status,
-            "CAPABILITIES": self._caps0,
-            "CAPABILITIES_1": self._caps1,
-            "ADMA_ERROR_STATUS": self._adma_error_status,
-            "SLOT_INTERRUPT_STATUS": int(self.ints.line()),
-            "HOST_CONTROLLER_VERSION": self.version | self.config.vendor_version << 8,
-        }
-        return simple.get(name, 0)     # Software Reset, Force Event (WO), Preset Values, Max Current
+        if x is not None:      # DMA address registers show the engines' live position
+            if name == "SDMA_SYSTEM_ADDRESS" and x.sdma is not None:
+                return x.sdma.address
+            if name == "ADMA_SYSTEM_ADDRESS" and x.adma is not None:
+                return x.adma.descriptor & 0xFFFFFFFF
+        value = self.regs.get(name)
+        if value is not None:
+            return value
+        reader = self._readers.get(name)
+        return reader(t) if reader is not None else 0   # Software Reset, Force Event (WO), Presets, Max Current
 
     def _present_state(self, t: int) -> int:
         bits = self.data.present_bits()
@@ -458,8 +472,10 @@ class SdhciController:
         self._cmd_line_free = end
         self.schedule(end, self._on_command_end, cmd, start, engine=self._engine(cmd))
 
-    def _engine(self, cmd: Command) -> str:
-        return "dat" if cmd.auto or cmd.busy else "cmd"
+    @staticmethod
+    def _engine(cmd: Command) -> str:
+        """Auto commands belong to the data transfer (DAT reset ends them), others to the CMD line."""
+        return "dat" if cmd.auto else "cmd"
 
     def _on_command_end(self, t: int, cmd: Command, start: int) -> None:
         detail = {"argument": cmd.argument}
@@ -467,6 +483,8 @@ class SdhciController:
             detail["auto"] = True
         self.add_trace("command", start, t, cmd.index, **detail)
         self._cmd_counts[cmd.index] += 1
+        if cmd.abort or cmd.index == CMD12_STOP_TRANSMISSION:
+            self.data.abort_reached()
         self.fault("remove_card", cmd=cmd.index, t=t)
         p = self.clock.period_ps
         out = self.card.command(cmd.token(), t, p) if self.card_ok() else None
@@ -583,4 +601,8 @@ class SdhciController:
                 self.ints.raise_(rm.SDHCI_INT_DATA_END)
 
 
-_ACCESS = ("RW", "RO", "W1C", "RWAC", "ROC", "HWInit", "WO")
+_INT_PAIRS: dict[int, Callable[[Interrupts], int]] = {
+    rm.SDHCI_INT_STATUS: Interrupts.status_value,
+    rm.SDHCI_INT_ENABLE: lambda ints: ints.enable,
+    rm.SDHCI_SIGNAL_ENABLE: lambda ints: ints.signal,
+}

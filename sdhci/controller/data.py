@@ -27,6 +27,13 @@ if TYPE_CHECKING:
     from sdhci.controller.controller import SdhciController
 
 
+def host_crcs(data: bytes, width: int, ddr: bool) -> tuple[int, ...] | None:
+    """CRC16 per DAT line as the host sends/checks them; None if the block does not fill every line."""
+    if len(data) % (width * (2 if ddr else 1)):
+        return None
+    return crc16_lines(data, width, ddr)
+
+
 def block_cycles(block_size: int, width: int, ddr: bool) -> int:
     """Start bit + data + 16 CRC + end bit, rounding a partial last clock up."""
     bits_per_clock = width * (2 if ddr else 1)
@@ -61,7 +68,9 @@ class Transfer:
     bwe: bool = False                # Present State Buffer Write Enable
     bre: bool = False                # Present State Buffer Read Enable
     ready_pending: bool = False      # a Buffer Write/Read Ready is scheduled
-    stopping: bool = False           # abort command: no new blocks
+    stopping: bool = False           # abort command issued: no new blocks
+    abort_sent: bool = False         # its end bit reached the card: a block still on DAT is cut off
+    abort_finished: bool = False     # its response (and busy) ended
     error: bool = False              # stopped by an error; waits for a software reset
     auto12_state: str = "none"       # "none", "running", "done"
     busy_start_ps: int = 0           # last block: CRC status end, where busy starts (Auto CMD12)
@@ -136,10 +145,20 @@ class DataEngine:
             self.xfer.stopping = True
             self.xfer.bwe = False
 
+    def abort_reached(self) -> None:
+        """The abort command's end bit went out: the card stops taking data."""
+        if self.xfer is not None and self.xfer.stopping:
+            self.xfer.abort_sent = True
+
     def abort_done(self, t: int) -> None:
         """The abort command's response/busy ended: the transfer is over when DAT is idle."""
+        if self.xfer is not None and self.xfer.stopping:
+            self.xfer.abort_finished = True
+            self._finish_abort(t)
+
+    def _finish_abort(self, t: int) -> None:
         x = self.xfer
-        if x is not None and x.stopping and not x.bus_busy and not x.rx_busy:
+        if x is not None and x.abort_finished and not x.bus_busy and not x.rx_busy:
             self._complete(t)
 
     # ---- write path -----------------------------------------------------
@@ -263,9 +282,15 @@ class DataEngine:
         block = self.blocks_total
         self.blocks_total += 1
         width, ddr = ctl.bus_mode()
-        crcs = crc16_lines(data, width, ddr) if len(data) * 8 % width == 0 else (0,) * width
+        crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
         if ctl.fault("data_crc", block=block):
             crcs = (crcs[0] ^ 1,) + crcs[1:]
+        if x.abort_sent:      # CMD12 reached the card first: this block is cut off, no CRC status
+            ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write", aborted=True)
+            x.in_flight -= 1
+            x.bus_busy = False
+            self._finish_abort(t)
+            return
         ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write")
         ctl.fault("remove_card", block=block, t=t)
         out = ctl.card.write_block(data, crcs, t, ctl.clock.period_ps) if ctl.card_ok() else None
@@ -327,6 +352,7 @@ class DataEngine:
         x.bus_busy = False
         self._block_done(x)
         if x.stopping:
+            self._finish_abort(t)
             return
         if x.total is not None and x.done >= x.total:
             self._complete(t)
@@ -405,8 +431,7 @@ class DataEngine:
         ctl.add_trace("data", start, t, x.cmd.index, block=x.received, direction="read")
         width, ddr = ctl.bus_mode()
         data = out.data
-        ok = len(data) == x.block_size and len(data) * 8 % width == 0 \
-            and crc16_lines(data, width, ddr) == tuple(out.crcs)
+        ok = len(data) == x.block_size and host_crcs(data, width, ddr) == tuple(out.crcs)
         if not ok or ctl.fault("data_crc", block=block):
             self._fail(t, rm.SDHCI_INT_DATA_CRC)
             return
@@ -420,7 +445,10 @@ class DataEngine:
             self._pio_data(t)
         else:
             self._dma_store_next(t, x)
-        self._request_block(t)
+        if x.stopping:
+            self._finish_abort(t)
+        else:
+            self._request_block(t)
 
     def _pio_data(self, t: int) -> None:
         x = self.xfer

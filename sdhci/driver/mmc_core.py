@@ -19,7 +19,6 @@ EBUSY = 16
 EINVAL = 22
 ETIMEDOUT = 110
 EILSEQ = 84
-ENOMEDIUM = 123
 
 NSEC_PER_MSEC = 1_000_000
 SECTOR_SIZE = 512
@@ -56,7 +55,6 @@ MMC_SEND_CSD = 9
 MMC_STOP_TRANSMISSION = 12
 MMC_SEND_STATUS = 13
 MMC_SET_BLOCKLEN = 16
-MMC_SET_BLOCK_COUNT = 23
 MMC_WRITE_BLOCK = 24
 MMC_WRITE_MULTIPLE_BLOCK = 25
 
@@ -78,8 +76,6 @@ EXT_CSD_TIMING_HS = 1
 EXT_CSD_CARD_TYPE_HS_26 = 1 << 0
 EXT_CSD_CARD_TYPE_HS_52 = 1 << 1
 
-R1_CURRENT_STATE_SHIFT = 9
-R1_STATE_TRAN = 4
 R1_SWITCH_ERROR = 1 << 7
 
 
@@ -207,7 +203,6 @@ class MmcExtCsd:
     hs_max_dtr: int
     generic_cmd6_time_ms: int
     cache_size_kib: int
-    raw: bytes
 
 
 def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
@@ -226,7 +221,6 @@ def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
         hs_max_dtr=hs_max_dtr,
         generic_cmd6_time_ms=10 * ext_csd[EXT_CSD_GENERIC_CMD6_TIME],
         cache_size_kib=int.from_bytes(ext_csd[EXT_CSD_CACHE_SIZE:EXT_CSD_CACHE_SIZE + 4], "little"),
-        raw=bytes(ext_csd),
     )
 
 
@@ -242,7 +236,6 @@ class MmcCard:
     bus_width: int = 1
     hs: bool = False
     cache_on: bool = False
-    disk_name: str = "mmcblk0"
 
     @property
     def capacity_sectors(self) -> int:
@@ -267,6 +260,9 @@ class MmcHost:
     claimed: bool = False
     runtime_pm_active: bool = True
     card: MmcCard | None = None
+    max_blk_size: int = 512          # sdhci_setup_host(): from Capabilities, 512 for an eMMC's blocks
+    max_blk_count: int = 65535
+    max_req_size: int = 524288       # sdhci: 512 KiB per request
 
 
 def mmc_set_data_timeout(data: MmcData, card: MmcCard) -> None:
@@ -291,8 +287,8 @@ def mmc_claim_host_async(host: MmcHost) -> int:
     return -EBUSY
 
 
-def mmc_mrq_prep(mrq: MmcRequest) -> int:
-    """Port of mmc_mrq_prep() (core.c): link the descriptors and clear errors.
+def mmc_mrq_prep(host: MmcHost, mrq: MmcRequest) -> int:
+    """Port of mmc_mrq_prep() (core.c): check the host's limits, link the descriptors, clear errors.
 
     ``data.stop`` is only set when ``mrq.stop`` exists, so a stale stop from
     an earlier request stays in the reused data descriptor, as in C.
@@ -305,7 +301,11 @@ def mmc_mrq_prep(mrq: MmcRequest) -> int:
         mrq.sbc.error = 0
         mrq.sbc.mrq = mrq
     if mrq.data is not None:
-        if len(mrq.data.buf) != mrq.data.blocks * mrq.data.blksz:
+        data = mrq.data
+        if (data.blksz > host.max_blk_size or data.blocks > host.max_blk_count
+                or data.blocks * data.blksz > host.max_req_size):
+            return -EINVAL
+        if len(data.buf) != data.blocks * data.blksz:
             return -EINVAL
         mrq.data.error = 0
         mrq.data.mrq = mrq
@@ -318,7 +318,7 @@ def mmc_mrq_prep(mrq: MmcRequest) -> int:
 
 def mmc_start_request(host: MmcHost, mrq: MmcRequest) -> DriverGen:
     """Port of mmc_start_request() (core.c): prepare, then hand to host->ops->request."""
-    err = mmc_mrq_prep(mrq)
+    err = mmc_mrq_prep(host, mrq)
     if err:
         return err
     yield from host.ops.request(mrq)

@@ -6,6 +6,9 @@ mmc_select_bus_width, cache enable) for a slot described as eMMC-only
 (device tree no-sd/no-sdio: no SD or SDIO probing), without HS200/HS400
 or DDR (the host has no MMC_CAP_*_DDR), and with MMC_CAP_WAIT_WHILE_BUSY
 (sdhci's busy-end interrupt), so every CMD6 is an R1b followed by CMD13.
+Switches Linux also makes that do not touch the panic path are left out
+(ERASE_GROUP_DEF, HPI_MGMT, POWER_OFF_NOTIFICATION): they only lengthen
+the initialisation time.
 """
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from dataclasses import dataclass
 from sdhci.driver.mmc_core import (
     EXT_CSD_BUS_WIDTH, EXT_CSD_BUS_WIDTH_4, EXT_CSD_BUS_WIDTH_8, EXT_CSD_CACHE_CTRL, EXT_CSD_CMD_SET_NORMAL,
     EXT_CSD_HS_TIMING, EXT_CSD_TIMING_HS, MMC_ALL_SEND_CID, MMC_CARD_BUSY, MMC_CMD_AC, MMC_CMD_ADTC, MMC_CMD_BC,
-    MMC_CMD_BCR, MMC_DATA_READ, MMC_GO_IDLE_STATE, MMC_RSP_NONE, MMC_RSP_R1, MMC_RSP_R1B, MMC_RSP_R2, MMC_RSP_R3,
+    MMC_CMD_BCR, MMC_DATA_READ, MMC_GO_IDLE_STATE, MMC_OCR_SECTOR_MODE, MMC_RSP_NONE, MMC_RSP_R1, MMC_RSP_R1B, MMC_RSP_R2, MMC_RSP_R3,
     MMC_SELECT_CARD, MMC_SEND_CSD, MMC_SEND_EXT_CSD, MMC_SEND_OP_COND, MMC_SEND_STATUS, MMC_SET_BLOCKLEN,
     MMC_SET_RELATIVE_ADDR, MMC_SWITCH, MMC_SWITCH_MODE_WRITE_BYTE, R1_SWITCH_ERROR, SECTOR_SIZE, MmcCard, MmcCommand,
     MmcData, MmcRequest, mmc_decode_csd, mmc_decode_ext_csd, mmc_set_data_timeout, resp_to_int,
@@ -87,7 +90,7 @@ def mmc_init(host: SdhciHost, settings: InitSettings) -> DriverGen:
     # mmc_init_card(): idle again, then CMD1 with the chosen voltage and sector-mode support.
     yield from _go_idle(host)
     for _ in range(OP_COND_TRIES):
-        op = yield from _cmd(host, MMC_SEND_OP_COND, ocr | (1 << 30), MMC_RSP_R3 | MMC_CMD_BCR)
+        op = yield from _cmd(host, MMC_SEND_OP_COND, ocr | MMC_OCR_SECTOR_MODE, MMC_RSP_R3 | MMC_CMD_BCR)
         if op.resp[0] & MMC_CARD_BUSY:
             break
         yield from host.delay_ms(10)

@@ -50,6 +50,7 @@ class AccessCounts:
     poll_iterations: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counts as PanicWriteResult.register_accesses keys them."""
         return {"read": self.read, "write": self.write, "burst_words": self.burst_words}
 
 

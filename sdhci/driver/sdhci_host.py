@@ -714,7 +714,7 @@ class SdhciHost:
         On expiry the request ends with -ETIMEDOUT and a reset, as
         sdhci_timeout_timer() does. Returns the request's first error.
         """
-        err = mmc_mrq_prep(mrq)
+        err = mmc_mrq_prep(self.mmc, mrq)
         if err:
             return err
         yield from self.sdhci_request(mrq)

@@ -1,84 +1,188 @@
-"""The driver against the RTL controller (sdhci_top) with the eMMC BFM: card
-initialisation and a single-block write (CMD24), over AXI4-Lite.
+"""The driver against the RTL controller (sdhci_top) with the eMMC BFM, over AXI4-Lite.
 
-The card's timing is pinned (fixed NCR, NAC, program times) and its
-initialisation busy is shorter than the driver's first CMD1, so every run
-is the same and the command sequence is the one Linux sends.
+panic_write_against_model: card initialisation, the mmcpstore panic write of
+one 64 KiB kmsg record (CMD25 + CMD12, PIO, 8-bit at 50 MHz), then a single
+CMD24; the image is checked, and the same scenario on the Python model
+(calibrated as sdhci_top, sdhci/cocotb/calibration.py) must agree: image
+bytes, commands and arguments, every bus phase within 2 SD clocks.
+
+One simulation does all of it: the Linux bring-up alone is ~42 ms of
+simulated time (power-up delays, EXT_CSD at 400 kHz), the costliest part of
+any RTL bench.
 """
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import replace
 
 import cocotb
+from cocotb.triggers import Timer
 
-from emmc_card import EmmcCard, card_preset
-from emmc_card.config import TimeDistribution
-from sdhci.cocotb.env import KitEnv, start_kit
-from sdhci.driver.mmc_core import MMC_CMD_ADTC, MMC_DATA_WRITE, MMC_RSP_R1, MMC_WRITE_BLOCK, MmcCommand, MmcData, \
-    MmcRequest, mmc_set_data_timeout
+from emmc_card import InjectedStall
+from emmc_card.bfm import BfmFaults
+from emmc_card.storage import USER
+from sdhci.cocotb.calibration import KNOWN_MODEL_GAPS
+from sdhci.cocotb.env import start_kit
+from sdhci.cocotb.scenario import kit_config, panic_scenario, run_on_rtl
+from sdhci.cocotb.scoreboard import compare_sides, model_side, side
+from sdhci.cocotb.runner import now_ps
+from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_WRITE, MMC_RSP_R1, \
+    MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, mmc_set_data_timeout
 from sdhci.driver.mmc_init import InitSettings, mmc_init
-from sdhci.driver.platform import PlatformConfig
-from sdhci.driver.sdhci_host import SdhciHost
+from sdhci.driver.ops import Poll
+from sdhci.emulation import PanicSession
+from sdhci.regmap import SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT
 
 # Linux's eMMC bring-up on a v3.00 host with 8-bit and high speed and a card
 # with a cache (drivers/mmc/core/mmc.c): CMD0, CMD1 (query), CMD0, CMD1
-# (ready at once: init busy is over), CMD2, CMD3, CMD9, CMD7, CMD8 (EXT_CSD),
-# CMD6 HS_TIMING + CMD13, CMD6 BUS_WIDTH + CMD13, CMD8 (bus test re-read),
-# CMD6 CACHE_CTRL + CMD13.
+# (ready), CMD2, CMD3, CMD9, CMD7, CMD8 (EXT_CSD), CMD6 HS_TIMING + CMD13,
+# CMD6 BUS_WIDTH + CMD13, CMD8 (re-read), CMD6 CACHE_CTRL + CMD13.
 INIT_COMMANDS = [0, 1, 0, 1, 2, 3, 9, 7, 8, 6, 13, 6, 13, 8, 6, 13]
-
-
-def pinned_card(**timing: object) -> EmmcCard:
-    config = card_preset("emmc51")
-    return EmmcCard(replace(config, timing=replace(
-        config.timing, ncr_cycles_min=2, ncr_cycles_max=2, nac_cycles_min=2, nac_cycles_max=2,
-        program=TimeDistribution(kind="fixed", value_us=50.0),
-        cached_write=TimeDistribution(kind="fixed", value_us=5.0),
-        gc_stall_probability=0.0, init_busy_us=100.0, cmd6_busy_us=50.0, **timing)))
-
-
-def kit_platform() -> PlatformConfig:
-    """The driver's host-side choices on the bench: a 1 us poll loop, PIO."""
-    return PlatformConfig(name="cocotb-axil")
-
-
-async def init_card(env: KitEnv, bus_width: int = 8) -> SdhciHost:
-    host = SdhciHost(kit_platform(), transfer="pio")
-    card = await env.runner.run(mmc_init(host, InitSettings(bus_width=bus_width, sd_clock_hz=52_000_000)))
-    assert host.log.errors == [], host.log.errors
-    assert host.mmc.card is card
-    return host
+SD_PERIOD_PS = 20_000      # 52 MHz asked of a 50 MHz base clock: divider N = 0, 50 MHz
 
 
 @cocotb.test()
-async def card_initialisation(dut) -> None:
-    env = await start_kit(dut, pinned_card())
-    host = await init_card(env)
-    now = env.bfm.records[-1].end_ps
-    assert env.card.state(now) == 4                     # tran
-    assert env.card.bus_width == 8 and host.bus_width == 8
-    assert [r.cmd for r in env.bfm.records if r.kind == "command"] == INIT_COMMANDS
-    # 50 MHz base clock, 52 MHz asked: divider N = 0 gives the base clock.
-    assert env.bfm.period_ps == 20_000
-    env.bfm.assert_clean()
+async def panic_write_against_model(dut) -> None:
+    config = kit_config()
+    session = PanicSession(config)
+    env = await start_kit(dut, session.card)
+    wall0 = time.perf_counter()
+    run = await run_on_rtl(env.runner, panic_scenario(session))
+    rtl_wall = time.perf_counter() - wall0
+    bfm = env.bfm
 
+    # Initialisation: Linux's command sequence, card in tran on an 8-bit bus at 50 MHz.
+    init = [r.cmd for r in bfm.records if r.kind == "command" and r.end_ps <= run.init_end_ps]
+    assert init == INIT_COMMANDS, init
+    assert session.card.bus_width == 8 and bfm.period_ps == SD_PERIOD_PS
 
-@cocotb.test()
-async def single_block_write(dut) -> None:
-    env = await start_kit(dut, pinned_card())
-    host = await init_card(env)
+    # The panic write: one 64 KiB record (128 sectors) at the pstore partition.
+    assert run.returned[0] == 0 and run.record.sects == 128
+    rtl = side(session, run, bfm.records, env.runner.log)
+    assert rtl.commands[0] == (25, session.mmcpstore.start_sect + run.record.off_sectors)
+    assert rtl.on_card == rtl.record, "the record's bytes are not on the card"
+
+    # The model, same configuration and seed, same driver calls.
+    wall1 = time.perf_counter()
+    model, _ = model_side(config)
+    model_wall = time.perf_counter() - wall1
+    result = compare_sides(model, rtl, SD_PERIOD_PS, allowances=KNOWN_MODEL_GAPS)
+    dut._log.info("model versus RTL, the record's panic write:\n%s", result.table())
+
+    record_cycles = (run.record_end_ps - run.record_start_ps) // SD_PERIOD_PS
+    record_wall = env.runner.wall_between(run.record_start_ps, run.record_end_ps)
+    dut._log.info("RTL: %.1f ms simulated in %.1f s wall (whole scenario); the record's write: %d SD clocks "
+                  "in %.2f s = %.0f SD clocks/s. Model: the whole scenario in %.3f s = %.0f record SD clocks/s",
+                  run.record_end_ps / 1e9, rtl_wall, record_cycles, record_wall,
+                  record_cycles / max(record_wall, 1e-9), model_wall, record_cycles / max(model_wall, 1e-9))
+    assert result.ok, result.table()
+
+    # One more block with CMD24, as mmc_blk would write it: 530 cells on 8 lines.
     data = random.Random(24).randbytes(512)
-    mmc_card = host.mmc.card
     payload = MmcData(blksz=512, blocks=1, flags=MMC_DATA_WRITE, buf=bytearray(data), sg_len=1)
-    mmc_set_data_timeout(payload, mmc_card)
+    mmc_set_data_timeout(payload, session.mmc_card)
     cmd = MmcCommand(opcode=MMC_WRITE_BLOCK, arg=1000, flags=MMC_RSP_R1 | MMC_CMD_ADTC, data=payload)
-    err = await env.runner.run(host.mmc_wait_for_req(MmcRequest(cmd=cmd, data=payload)))
-    assert err == 0
-    writes = [r for r in env.bfm.records if r.kind in ("command", "data", "crc_status")][-3:]
-    assert [(r.kind, r.cmd) for r in writes] == [("command", 24), ("data", 24), ("crc_status", 24)]
-    assert writes[0].detail["argument"] == 1000 and writes[2].detail["status"] == 0b010
-    # 8-bit bus: start bit + 512 data clocks + 16 CRC clocks + end bit = 530 cells of 20 ns
-    assert writes[1].end_ps - writes[1].start_ps == 530 * 20_000
-    assert env.card.read(0, 1000 * 512, 512) == data
-    env.bfm.assert_clean()
+    assert await env.runner.run(session.host.mmc_wait_for_req(MmcRequest(cmd=cmd, data=payload))) == 0
+    last = [r for r in bfm.records if r.kind in ("command", "data", "crc_status")][-3:]
+    assert [(r.kind, r.cmd) for r in last] == [("command", 24), ("data", 24), ("crc_status", 24)]
+    assert last[0].detail["argument"] == 1000 and last[2].detail["status"] == 0b010
+    # start bit + 512 data clocks + 16 CRC clocks + end bit = 530 cells of 20 ns
+    assert last[1].end_ps - last[1].start_ps == 530 * SD_PERIOD_PS
+    assert session.card.read(USER, 1000 * 512, 512) == data
+    bfm.assert_clean()
+
+
+# Error injection: the card's TAAC is 10 us so the data timeout is short:
+# mmc_set_data_timeout gives 10 us x 10 x 2^R2W_FACTOR(4) = 1.6 ms for a
+# write, req_completion_poll gets 1.6 ms / 1 ms = 1 ms, and sdhci_calc_timeout
+# picks n = 4: 2^(13+4) / 50 MHz = 2.62144 ms >= 1.6 ms > 1.31072 ms (n = 3).
+ERR_TAAC_NS = 10_000
+ERR_TIMEOUT_CONTROL = 4
+ERR_DATA_TIMEOUT_PS = (1 << 17) * 20_000
+ERR_SECTS = 16
+ERR_STALL_PS = 4_000_000_000          # 4 ms: beyond the 2.62 ms data timeout
+
+
+def error_config():
+    config = kit_config()
+    config.card = replace(config.card, taac_ns=ERR_TAAC_NS, timing=replace(
+        config.card.timing,
+        # lifetime block 2: the first block of the third write (the second
+        # write's CRC error leaves two accepted blocks behind it)
+        injected_stalls=[InjectedStall(block=2, duration_ps=ERR_STALL_PS)]))
+    return config
+
+
+@cocotb.test()
+async def error_injection(dut) -> None:
+    session = PanicSession(error_config())
+    faults = BfmFaults(drop_response={(25, 0)}, corrupt_write_crc={2})
+    env = await start_kit(dut, session.card, faults=faults)
+    run = session.config.run
+    session.mmc_card = await env.runner.run(mmc_init(session.host, InitSettings(run.bus_width, run.sd_clock_hz,
+                                                                                run.enable_cache)))
+    session.register()
+    cxt, host, bfm = session.mmcpstore, session.host, env.bfm
+    part_byte = cxt.start_sect * 512
+    rng = random.Random(5)
+
+    async def panic_write(off: int) -> tuple[int, bytes]:
+        # A new panic on the booted board: the patch never releases the host
+        # claim (MMCPSTORE.md), so the bench does, between scenarios.
+        host.mmc.claimed = False
+        buf = rng.randbytes(ERR_SECTS * 512)
+        return await env.runner.run(cxt.mmcpstore_panic_write(buf, off, ERR_SECTS)), buf
+
+    async def stop_transmission() -> None:
+        cmd = MmcCommand(opcode=MMC_STOP_TRANSMISSION, arg=0, flags=MMC_RSP_R1B | MMC_CMD_AC, busy_timeout=100)
+        assert await env.runner.run(host.mmc_wait_for_req(MmcRequest(cmd=cmd))) == 0
+
+    def records_since(t_ps: int, kind: str) -> list:
+        return [r for r in bfm.records if r.kind == kind and r.start_ps >= t_ps]
+
+    # 1. Command timeout: CMD25's response never reaches CMD. The RTL flags a
+    #    Command Timeout (no start bit 64 clocks after the end bit), the driver
+    #    records -ETIMEDOUT, sends no data, and mmcpstore still returns 0.
+    t1 = now_ps()
+    returned, _ = await panic_write(0)
+    assert returned == 0 and cxt.last.cmd_error == -ETIMEDOUT
+    assert records_since(t1, "data") == []
+    cmd25 = records_since(t1, "command")[0]
+    seen = next(r for r in env.runner.log if r.start_ps >= t1 and isinstance(r.op, Poll)
+                and r.value.value & SDHCI_INT_TIMEOUT)
+    # the status read that saw it started no earlier than 64 clocks after the end bit
+    assert seen.end_ps >= cmd25.end_ps + 64 * SD_PERIOD_PS
+    assert host.log.timeout_control[-1] == ERR_TIMEOUT_CONTROL
+    await stop_transmission()                       # the card waits in rcv since CMD25
+
+    # 2. Data CRC error: the line corrupts block 2's CRC16, the card answers
+    #    101, the RTL raises Data CRC Error, the driver records -EILSEQ, resets
+    #    and sends CMD12; only blocks 0 and 1 reach the card; returned 0.
+    t2 = now_ps()
+    returned, buf = await panic_write(32)
+    assert returned == 0 and cxt.last.data_error == -EILSEQ
+    assert [r.detail["status"] for r in records_since(t2, "crc_status")] == [0b010, 0b010, 0b101]
+    assert len(records_since(t2, "data")) == 3
+    assert [r.cmd for r in records_since(t2, "command")] == [25, 12]
+    assert session.card.read(USER, part_byte + 32 * 512, 1024) == buf[:1024]
+    assert session.card.read(USER, part_byte + 34 * 512, 512) != buf[1024:1536]
+    assert session.card.state(now_ps()) == 4
+
+    # 3. Busy beyond the data timeout: the card stalls 4 ms after the first
+    #    block. req_completion_poll gives up after its truncated 1 ms and
+    #    mmcpstore returns 0 (silent loss); the RTL's own data timeout fires
+    #    2^(13+4) TMCLK = 2.62144 ms after busy began, which the driver no
+    #    longer sees.
+    t3 = now_ps()
+    returned, buf = await panic_write(64)
+    assert returned == 0 and host.log.completion_poll[-1] == -ETIMEDOUT
+    busy = records_since(t3, "crc_status")[0].end_ps
+    gave_up = now_ps()
+    assert busy + 1_000_000_000 <= gave_up < busy + ERR_DATA_TIMEOUT_PS
+    await Timer(busy + ERR_DATA_TIMEOUT_PS - 2 * SD_PERIOD_PS - now_ps(), "ps")
+    assert await env.adapter.read(SDHCI_INT_STATUS + 2, 16) & (SDHCI_INT_DATA_TIMEOUT >> 16) == 0
+    await Timer(4 * SD_PERIOD_PS, "ps")
+    assert await env.adapter.read(SDHCI_INT_STATUS + 2, 16) & (SDHCI_INT_DATA_TIMEOUT >> 16)
+    assert session.card.read(USER, part_byte + 64 * 512, len(buf)) != buf
+    bfm.assert_clean()

@@ -7,7 +7,7 @@ rtl_model/README.md, derived by hand in the comments.
 from __future__ import annotations
 
 import cocotb
-from cocotb.triggers import RisingEdge
+from cocotb.triggers import ClockCycles, RisingEdge
 
 from emmc_card.crc import crc7
 from rtl_harness import CLK_PS, command_token, now_ps, r2_token, response_token, start
@@ -71,10 +71,10 @@ async def first_command_bit_timing(dut) -> None:
         p = await write
         token = await rx
         assert token.data == bytes.fromhex("400000000095")      # CMD0, CRC7 0x4A
-        # Write taken at clk edge P; the engine starts at P+1 and puts the
-        # start bit out on the first sdclk rising edge T >= P + 2 clk; the
+        # Write taken at clk edge P; the engine sees the start at P+1 and puts
+        # the start bit out on the first sdclk rising edge T >= P + 1 clk; the
         # card samples it on the next rising edge, T + one SD period.
-        t = min(r for r in card.rises if r >= p + 2 * CLK_PS)
+        t = min(r for r in card.rises if r >= p + CLK_PS)
         assert token.first_ps == t + period, f"N={divisor}"
         assert token.last_ps == token.first_ps + 47 * period
         # No response: Command Complete one clk after the end bit's edge E.
@@ -195,3 +195,21 @@ async def r1b_busy_then_transfer_complete(dut) -> None:
     assert await irq == end_ps + 31 * period + CLK_PS
     assert await host.status() == rm.SDHCI_INT_RESPONSE | rm.SDHCI_INT_DATA_END
     assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_DATA_INHIBIT == 0
+
+
+@cocotb.test()
+async def software_reset_cmd_line(dut) -> None:
+    host, card = await start(dut)
+    await host.clock_on(1)
+    await host.enable_interrupts(signal=0xFFFF_FFFF)
+    rx = cocotb.start_soon(card.receive_command())
+    await host.issue(13, 0, R1_FLAGS)
+    await rx                                               # the card never answers
+    assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_CMD_INHIBIT
+    await host.write(rm.SDHCI_SOFTWARE_RESET, rm.SDHCI_RESET_CMD, 8)
+    assert await host.read(rm.SDHCI_SOFTWARE_RESET, 8) == 0    # self-clearing
+    assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_CMD_INHIBIT == 0
+    # Well past the 64-clock response window: the aborted command raises nothing.
+    await ClockCycles(dut.clk, 400)
+    assert await host.status() == 0 and int(dut.irq.value) == 0
+    assert await one_command(host, card, 13, R1_FLAGS, response_token(13, 0x900)) == rm.SDHCI_INT_RESPONSE

@@ -21,18 +21,20 @@ def v3_registers() -> list[rm.Register]:
     return [r for r in rm.REGISTERS if r.min_version <= V3]
 
 
-def expected_reset(reg: rm.Register) -> int:
+def expected_reset(reg: rm.Register, base_clk_mhz: int) -> int:
     if reg.name == "CAPABILITIES":
-        return rtl_capabilities(50)
+        return rtl_capabilities(base_clk_mhz)
     if reg.name == "HOST_CONTROLLER_VERSION":
         return 0x0002                       # vendor 0, specification v3.00
     return reg.reset_value(V3)
 
 
 async def check_reset_values(host) -> None:
+    base = int(host.dut.BASE_CLK_MHZ.value)
     for reg in v3_registers():
         value = await host.read(reg.offset, reg.width)
-        assert value == expected_reset(reg), f"{reg.name}: {value:#x} != {expected_reset(reg):#x}"
+        want = expected_reset(reg, base)
+        assert value == want, f"{reg.name}: {value:#x} != {want:#x}"
 
 
 @cocotb.test()
@@ -40,11 +42,13 @@ async def reset_values(dut) -> None:
     host, _ = await start(dut)
     await check_reset_values(host)
     caps = await host.read(rm.SDHCI_CAPABILITIES)
-    # Independent of the generator: PIO only, 8-bit, high speed, 50 MHz base and TMCLK.
+    base = int(dut.BASE_CLK_MHZ.value)
+    # Independent of the generator: PIO only, 8-bit, high speed, base clock
+    # and TMCLK both the BASE_CLK_MHZ parameter, in MHz.
     assert caps & (rm.SDHCI_CAN_DO_SDMA | rm.SDHCI_CAN_DO_ADMA2) == 0
     assert caps & rm.SDHCI_CAN_DO_8BIT and caps & rm.SDHCI_CAN_DO_HISPD and caps & rm.SDHCI_CAN_VDD_330
-    assert (caps & rm.SDHCI_CLOCK_V3_BASE_MASK) >> rm.SDHCI_CLOCK_BASE_SHIFT == 50
-    assert caps & rm.SDHCI_TIMEOUT_CLK_MASK == 50 and caps & rm.SDHCI_TIMEOUT_CLK_UNIT
+    assert (caps & rm.SDHCI_CLOCK_V3_BASE_MASK) >> rm.SDHCI_CLOCK_BASE_SHIFT == base
+    assert caps & rm.SDHCI_TIMEOUT_CLK_MASK == base and caps & rm.SDHCI_TIMEOUT_CLK_UNIT
     assert await host.read(rm.SDHCI_HOST_VERSION, 16) & rm.SDHCI_SPEC_VER_MASK == rm.SDHCI_SPEC_300
 
 

@@ -1,0 +1,49 @@
+"""`sdhci-emu bench`: one row per transfer mode, figures consistent with each other."""
+from __future__ import annotations
+
+import io
+import sys
+
+import pytest
+
+from sdhci.bench import BenchRow, render_bench, run_bench
+from sdhci.cli import main
+
+
+def test_bench_rows_per_mode() -> None:
+    rows = run_bench(None, [], runs=1)
+    assert [r.transfer for r in rows] == ["pio", "sdma", "adma2"]
+    for r in rows:
+        assert r.runs == 1 and r.wall_median_ns > 0
+        assert r.simulated_ps > r.panic_write_ps > 0
+        # sim/wall: ps -> s is 1e-12, ns -> s is 1e-9.
+        assert r.ratio == pytest.approx((r.simulated_ps * 1e-12) / (r.wall_median_ns * 1e-9))
+
+
+def test_bench_table_and_no_progress_bar_off_tty(capsys) -> None:
+    assert main(["bench", "--runs", "1", "--set", "run.seed=3"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""                       # stderr is not a TTY under pytest
+    lines = captured.out.splitlines()
+    assert lines[0].split() == ["transfer", "runs", "wall", "median", "simulated", "panic", "write", "sim/wall"]
+    assert [line.split()[0] for line in lines[2:]] == ["pio", "sdma", "adma2"]
+
+
+def test_render_bench_figures() -> None:
+    # 2 ms simulated in 4 ms of wall time: ratio 0.5.
+    row = BenchRow("adma2", 3, wall_median_ns=4_000_000, simulated_ps=2_000_000_000, panic_write_ps=1_000_000_000)
+    assert row.ratio == 0.5
+    line = render_bench([row]).splitlines()[2]
+    assert line.split() == ["adma2", "3", "4.000", "ms", "2.000", "ms", "1.000", "ms", "0.500"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_on_a_terminal(monkeypatch) -> None:
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    run_bench(None, [], runs=1, modes=("pio",))
+    assert "1/1" in terminal.getvalue()            # tqdm's n/total counter
