@@ -3,8 +3,9 @@
 //
 // All state advances on `tick` (the clk edge at which sdclk rises). Slot k
 // below means the SD cycle whose rising edge is tick k.
-//   tick r0      : first tick at or after the cycle `start` is seen; start bit
-//                  put on cmd_o
+//   tick r0      : first tick at or after the cycle `start` is seen, and at
+//                  least 8 ticks after the previous command finished (NRC,
+//                  NCC); start bit put on cmd_o
 //   ticks r0..r0+47 : token bits 0..47 (card samples bit k at tick r0+1+k)
 //   tick E=r0+48 : card has sampled the end bit; CMD released; `sent` is high
 //                  during this tick; without response, `done` follows it
@@ -51,6 +52,11 @@ module sdhci_cmd (
     reg [5:0]   want_index;
     reg         chk_crc, chk_index;
     reg [127:0] rx;          // the last 128 received bits, newest in bit 0
+    reg [3:0]   idle;        // ticks since the last command finished, saturating
+
+    // NRC/NCC: 8 idle cells after a response end bit (or a command end bit
+    // without response) before the next start bit.
+    wire spaced = (idle >= 4'd7);
 
     assign active = (state != IDLE);
     assign rsp = long_rsp ? rx[127:8] : {88'd0, rx[39:8]};
@@ -66,7 +72,10 @@ module sdhci_cmd (
 
     always @(posedge clk) begin
         done <= 1'b0;
+        if (tick && idle != 4'hF)
+            idle <= idle + 4'd1;
         if (rst) begin
+            idle <= 4'hF;
             state <= IDLE;
             cmd_o <= 1'b1;
             cmd_oe <= 1'b0;
@@ -91,7 +100,7 @@ module sdhci_cmd (
                     want_index <= index;
                     chk_crc <= crc_check;
                     chk_index <= index_check;
-                    if (tick) begin
+                    if (tick && spaced) begin
                         // A tick in the same cycle: the start bit goes out now.
                         cmd_oe <= 1'b1;
                         cmd_o <= 1'b0;
@@ -104,7 +113,7 @@ module sdhci_cmd (
                         state <= PEND;
                     end
                 end
-                PEND: if (tick) begin
+                PEND: if (tick && spaced) begin
                     cmd_oe <= 1'b1;
                     cmd_o <= tx[47];
                     crc <= crc7_step(7'd0, tx[47]);
@@ -135,6 +144,7 @@ module sdhci_cmd (
                             state <= WAIT;
                         end else begin
                             done <= 1'b1;
+                            idle <= 4'd0;
                             state <= IDLE;
                         end
                     end
@@ -148,6 +158,7 @@ module sdhci_cmd (
                     end else if (cnt == 8'd64) begin
                         err_timeout <= 1'b1;
                         done <= 1'b1;
+                        idle <= 4'd0;
                         state <= IDLE;
                     end else begin
                         cnt <= cnt + 8'd1;
@@ -165,6 +176,7 @@ module sdhci_cmd (
                         err_end <= !cmd_i;
                         err_index <= chk_index && !long_rsp && (rx[44:39] != want_index);
                         done <= 1'b1;
+                        idle <= 4'd0;
                         state <= IDLE;
                     end
                 end

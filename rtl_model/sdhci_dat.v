@@ -459,9 +459,14 @@ module sdhci_dat (
                 end
                 R_HOLD: if (!buf_rd_en)
                     state <= R_WAIT;
-                R_DRAIN: if (!buf_rd_en) begin
-                    ev_xfer_done <= !acmd_failed;
-                    stop_transfer();
+                R_DRAIN: begin
+                    // Short blocks can end before the command's response.
+                    if (cmd_done && rsp_wait && cmd_err) begin
+                        stop_transfer();
+                    end else if (!buf_rd_en && !rsp_wait) begin
+                        ev_xfer_done <= !acmd_failed;
+                        stop_transfer();
+                    end
                 end
                 default: stop_transfer();
             endcase

@@ -224,9 +224,7 @@ module sdhci_regs #(
         srst_all <= 1'b0;
         srst_cmd <= 1'b0;
         srst_dat <= 1'b0;
-        if (!rst_n) begin
-            srst_all <= 1'b0;
-        end else if ((wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET) && wr_strb[3]) begin
+        if (rst_n && wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET && wr_strb[3]) begin
             srst_all <= wr_data[24];
             srst_cmd <= wr_data[25];
             srst_dat <= wr_data[26];

@@ -79,10 +79,12 @@ class RunSettings:
     kmsg_size: pstore/blk kmsg_size in KiB for this run, replacing pstore.kmsg_size when set.
     stall_ms: an injected card stall on the first block of the panic record.
     seed: seeds the card (the run replaces card.seed with it) and the panic text.
-    image: raw image file of the card's user area (created if missing); none = in memory.
+    image: raw image file of the card's user area (created if missing; the partition table of
+        pstore.partitions is written into it); none = in memory.
     reason: the kmsg_dump reason; only 'panic' goes through panic_write.
     enable_cache: mmc_init_card turns the eMMC cache on when CACHE_SIZE > 0, as Linux does;
         false is a card Linux flags MMC_QUIRK_BROKEN_CACHE (cache left off).
+    ddr: the board allows DDR52 at 3.3 V I/O (mmc-ddr-3_3v); used if card and host support it.
     uptime_s / panic_time_s: the panic's log timestamp and record time (tv_sec).
     """
     transfer: Literal["auto", "pio", "sdma", "adma2"] = "auto"
@@ -94,6 +96,7 @@ class RunSettings:
     image: str | None = None
     reason: str = "panic"
     enable_cache: bool = True
+    ddr: bool = False
     uptime_s: float = 3725.5
     panic_time_s: int = 1_764_150_000
 

@@ -22,7 +22,7 @@ from sdhci.config import REASONS, SECTOR, EmulatorConfig, load_config
 from sdhci.controller import SdhciController
 from sdhci.driver.mmc_core import EBUSY, NSEC_PER_MSEC, KernelOops, MmcCard
 from sdhci.driver.mmc_init import CardInitError, InitSettings, mmc_init
-from sdhci.driver.mmcpstore import Mmcpstore
+from sdhci.driver.mmcpstore import Mmcpstore, PanicWriteTrace
 from sdhci.driver.ops import Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.runner import SyncRunner
 from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
@@ -33,6 +33,9 @@ __all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "P
            "run_panic_write", "run_panic_writes", "load_config"]
 
 #: Phase keys, highest priority first: a picosecond covered by several phases counts for the first.
+#: The bus phases come from the controller's trace (a data timeout counts as busy: it runs while
+#: DAT0 is held low); host_access is the CPU in register operations, a Poll for its whole span
+#: (its waits between reads included); other is what is left (delays, controller latencies).
 PHASE_PRIORITY = ("command_response", "data", "crc_status", "busy", "dma", "host_access", "other")
 _TRACE_PHASE = {"command": "command_response", "response": "command_response", "data": "data",
                 "crc_status": "crc_status", "busy": "busy", "dma": "dma"}
@@ -95,6 +98,18 @@ class PanicWriteResult:
     op_log: list
     config: EmulatorConfig
     writes: list = field(default_factory=list)
+
+
+@dataclass
+class _RecordWindow:
+    """Where the record write sits in the run's logs: time span and the log positions at its entry."""
+    t0: int
+    log_start: int
+    timeout_start: int
+    error_start: int
+    t1: int = 0
+    port: PanicWriteTrace | None = None     # what the port saw inside the call
+    timeout_ns: int = 0                      # data->timeout_ns from mmc_set_data_timeout
 
 
 class _StorageFile(io.RawIOBase):
@@ -162,6 +177,11 @@ class _OverlayStorage:
         """Nothing to close: the real medium belongs to the real card."""
 
 
+def _within(storage: Storage | _OverlayStorage, offset: int, length: int) -> bool:
+    """Whether bytes offset..offset+length exist in the user area (a write may aim past the card)."""
+    return 0 <= offset and offset + length <= storage.size(USER)
+
+
 def _power_cut_copy(card: EmmcCard, t_ps: int) -> tuple[EmmcCard, _OverlayStorage]:
     """A deep copy of the card, over a copy-on-write medium, with its power cut at ``t_ps``."""
     overlay = _OverlayStorage(card.storage)
@@ -208,6 +228,7 @@ class PanicSession:
     """One board: card, controller, host driver and mmcpstore, driven through a SyncRunner."""
 
     def __init__(self, config: EmulatorConfig) -> None:
+        config.validate()
         self.config = config
         card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.seed)
         if config.run.stall_ms:
@@ -231,7 +252,7 @@ class PanicSession:
         run = self.config.run
         try:
             self.mmc_card = self.runner.run(mmc_init(self.host, InitSettings(run.bus_width, run.sd_clock_hz,
-                                                                             run.enable_cache)))
+                                                                             run.enable_cache, run.ddr)))
         except (HostSetupError, CardInitError) as err:
             raise EmulationError(f"card initialisation failed: {err}") from None
         return self.mmc_card
@@ -309,40 +330,41 @@ def _run(config: EmulatorConfig, source: Callable[[PanicSession], Generator[Pani
             if unregister:
                 session.unregister()
             return _unregistered(session, init_ps)
-        writes, record, first = _drive(session, source(session))
+        writes, record, window = _drive(session, source(session))
         if unregister:
             session.unregister()
-        return _result(session, record, writes, first, init_ps)
+        return _result(session, record, writes, window, init_ps)
     finally:
         session.card.close()
 
 
 def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
-           ) -> tuple[list[PanicWriteCall], PanicWrite, dict[str, Any]]:
+           ) -> tuple[list[PanicWriteCall], PanicWrite, _RecordWindow]:
     """Make each panic_write call the source asks for, feeding back its return value."""
     cxt = session.mmcpstore
     writes: list[PanicWriteCall] = []
     record: PanicWrite | None = None
-    first: dict[str, Any] = {}
+    window: _RecordWindow | None = None
     try:
         request = next(gen)
         while True:
-            before = (session.runner.t_ps, len(session.runner.log), len(session.host.log.timeout_control),
-                      len(session.host.log.errors))
+            entry = _RecordWindow(session.runner.t_ps, len(session.runner.log),
+                                  len(session.host.log.timeout_control), len(session.host.log.errors))
             returned = session.panic_write(request.buf, request.off_sectors, request.sects)
             writes.append(PanicWriteCall(request.off_sectors, request.sects, returned))
             if record is None:
-                record = request
-                first = {"before": before, "after_ps": session.runner.t_ps, "trace": cxt.last,
-                         "timeout_ns": cxt.mrq.data.timeout_ns if cxt.mrq and cxt.mrq.data else 0}
+                record, window = request, entry
+                window.t1 = session.runner.t_ps
+                window.port = cxt.last
+                window.timeout_ns = cxt.mrq.data.timeout_ns if cxt.mrq and cxt.mrq.data else 0
             if returned is None:
                 break
             request = gen.send(returned)
     except StopIteration:
         pass
-    if record is None:
+    if record is None or window is None:
         raise EmulationError("pstore made no panic_write call")
-    return writes, record, first
+    return writes, record, window
 
 
 def _unregistered(session: PanicSession, init_ps: int) -> PanicWriteResult:
@@ -364,23 +386,22 @@ def _unregistered(session: PanicSession, init_ps: int) -> PanicWriteResult:
         config=session.config, writes=[])
 
 
-def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], first: dict[str, Any],
+def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], window: _RecordWindow,
             init_ps: int) -> PanicWriteResult:
     cxt = session.mmcpstore
     runner = session.runner
-    t0, log_start, tc_start, err_start = first["before"]
-    t1 = first["after_ps"]
-    trace_info = first["trace"]
+    t0, t1, trace_info = window.t0, window.t1, window.port
     returned = writes[0].returned
     bus_trace = [e for e in session.controller.trace if e.start_ps < t1 and e.end_ps > t0]
-    op_log = [r for r in runner.log[log_start:] if r.start_ps < t1]
+    op_log = [r for r in runner.log[window.log_start:] if r.start_ps < t1]
     expected_byte = (cxt.start_sect + record.off_sectors) * SECTOR
     data = bytes(record.buf[:record.sects * SECTOR])
     shadow, overlay = _power_cut_copy(session.card, t1)
-    durable = returned == 0 and overlay.read(USER, expected_byte, len(data)) == data
-    findings = _findings(session, writes, trace_info, first["timeout_ns"], returned, durable, shadow,
-                         session.host.log.errors[err_start:], expected_byte, data)
-    timeouts = session.host.log.timeout_control[tc_start:]
+    durable = returned == 0 and _within(overlay, expected_byte, len(data)) and \
+        overlay.read(USER, expected_byte, len(data)) == data
+    findings = _findings(session, writes, trace_info, window.timeout_ns, returned, durable, shadow,
+                         session.host.log.errors[window.error_start:], expected_byte, data)
+    timeouts = session.host.log.timeout_control[window.timeout_start:]
     sectors = trace_info.nsects if trace_info else record.sects
     return PanicWriteResult(
         returned=returned if returned is not None else -14,
@@ -403,7 +424,7 @@ def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCa
                            "burst_words": sum(r.op.count if isinstance(r.op, ReadBurst) else len(r.op.words)
                                               for r in op_log if isinstance(r.op, (ReadBurst, WriteBurst)))},
         timeout_control=timeouts[0] if timeouts else 0,
-        data_timeout_ns=first["timeout_ns"],
+        data_timeout_ns=window.timeout_ns,
         poll_timeout_ms=trace_info.timeout_ms if trace_info and trace_info.timeout_ms is not None else 0,
         findings=findings,
         trace=bus_trace,
@@ -413,7 +434,7 @@ def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCa
     )
 
 
-def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: Any,
+def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: PanicWriteTrace | None,
               timeout_ns: int, returned: int | None, durable: bool, shadow: EmmcCard, host_errors: list[str],
               expected_byte: int, data: bytes) -> list[Finding]:
     """Name each weakness of the patch that bit in this run, with the numbers."""
@@ -422,10 +443,9 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: A
     host = session.host
     card = session.mmc_card
     assert card is not None
-    polls = host.log.completion_poll
-    poll_result = polls[0] if polls else None
     if returned == 0 and trace_info is not None and trace_info.claimed:
-        errors = {"req_completion_poll()": poll_result or 0, "cmd->error": trace_info.cmd_error,
+        errors = {"mmc_start_request()": trace_info.start_error,
+                  "req_completion_poll()": trace_info.poll_result or 0, "cmd->error": trace_info.cmd_error,
                   "data->error": trace_info.data_error, "stop->error": trace_info.stop_error}
         bad = ", ".join(f"{k} = {v}" for k, v in errors.items() if v)
         if bad:
@@ -439,7 +459,7 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: A
                            + (": the poll gave up at once" if timeout_ns < NSEC_PER_MSEC else "")))
     if not card.blockaddr and trace_info is not None:
         arg = trace_info.sect_offset
-        landed = session.card.read(USER, arg, len(data)) == data
+        landed = _within(session.card.storage, arg, len(data)) and session.card.read(USER, arg, len(data)) == data
         where = (f"it landed at byte {arg} (sector {arg / SECTOR:g})" if landed
                  else "the card did not store it there (misaligned or out of range)")
         out.append(Finding("byte-addressing", f"CMD{trace_info.opcode} argument {arg} is a sector number but the card "
@@ -449,9 +469,13 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: A
     part_sectors = cxt.size // SECTOR
     for call in writes:
         if call.off + call.sects > part_sectors:
+            first = cxt.start_sect + call.off
+            sent = first & 0xFFFF_FFFF             # the unsigned int sect_offset of mmcpstore_panic_write_req
+            where = (f"absolute sectors {sent}..{sent + call.sects - 1}" if sent == first else
+                     f"sector {first} truncated to 32 bits: absolute sectors {sent}..{sent + call.sects - 1}")
             out.append(Finding("no-bound-check", f"panic_write(off={call.off}, sects={call.sects}) ends at sector "
-                               f"{call.off + call.sects} of a {part_sectors}-sector partition; nothing checks it, so "
-                               f"it writes up to absolute sector {cxt.start_sect + call.off + call.sects - 1}."))
+                               f"{call.off + call.sects} of a {part_sectors}-sector partition; nothing checks it, "
+                               f"so it goes to {where}."))
     busy = [c for c in writes[1:] if c.returned == -EBUSY]
     if busy and session.host.mmc.claimed:
         out.append(Finding("claim-never-released", f"{len(busy)} later panic_write call(s) got -EBUSY (first at "

@@ -8,6 +8,6 @@ import pytest
 from sdhci.cocotb.sim import rtl_sources, run_bench
 
 
-@pytest.mark.parametrize("testcase", ["panic_write_against_model"])
+@pytest.mark.parametrize("testcase", ["panic_write_against_model", "error_injection"])
 def test_rtl_kit(testcase: str) -> None:
     run_bench(f"rtl-{testcase}", "sdhci_top", rtl_sources(), "bench_kit_rtl", testcase=testcase)

@@ -60,3 +60,15 @@ def test_transfer_mode_choice_follows_capabilities() -> None:
     assert _init().host.transfer == "adma2"
     assert _init("controller.capabilities.adma2=false").host.transfer == "sdma"
     assert _init("run.transfer='pio'").host.transfer == "pio"
+
+
+def test_ddr52_when_board_card_and_host_allow_it() -> None:
+    s = _init("run.ddr=true")
+    assert s.card.ddr and s.card.bus_width == 8 and s.host.ddr
+    ctrl2 = s.controller.read(R.SDHCI_HOST_CONTROL2, 16, s.runner.t_ps)
+    assert ctrl2 & R.SDHCI_CTRL_UHS_MASK == R.SDHCI_CTRL_UHS_DDR50
+    # CMD6 BUS_WIDTH 8 (2), EXT_CSD compare, then CMD6 BUS_WIDTH 8-bit DDR (6).
+    switches = [e.detail.get("argument") for e in s.controller.trace if e.kind == "command" and e.cmd == 6]
+    assert [(a >> 16) & 0xFF for a in switches] == [185, 183, 183, 33]
+    assert [(a >> 8) & 0xFF for a in switches] == [1, 2, 6, 1]
+    assert not _init("run.ddr=true", "controller.capabilities.ddr50=false").card.ddr

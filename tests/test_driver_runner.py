@@ -1,6 +1,9 @@
 """SyncRunner: platform costs, the op log, and Poll jumping equal to the literal loop of ops.Poll."""
 from __future__ import annotations
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from sdhci.config import load_config
 from sdhci.driver.ops import Delay, Now, Poll, PollResult, Read, Write
 from sdhci.driver.platform import PlatformConfig, platform_preset
@@ -128,3 +131,36 @@ def test_poll_jump_equals_the_loop_on_a_real_panic_write() -> None:
 
 def test_platform_presets_differ_in_mmio_cost() -> None:
     assert platform_preset("x86-pci").mmio_read_ps > platform_preset("arm64-soc").mmio_read_ps
+
+
+class CountingRegister:
+    """Reads the number of change times at or before t; the next change is the next event."""
+
+    def __init__(self, changes: list[int]) -> None:
+        self.changes = sorted(changes)
+        self.last_ps = 0
+
+    def read(self, offset: int, width: int, t_ps: int) -> int:
+        self.last_ps = t_ps
+        return sum(1 for c in self.changes if c <= t_ps)
+
+    def write(self, offset: int, width: int, value: int, t_ps: int) -> None:
+        self.last_ps = t_ps
+
+    def next_event_ps(self) -> int | None:
+        return next((c for c in self.changes if c > self.last_ps), None)
+
+
+@settings(max_examples=60, deadline=None)
+@given(changes=st.lists(st.integers(0, 400_000_000), max_size=5),
+       interval_ns=st.integers(0, 5_000), timeout_ns=st.integers(0, 300_000),
+       target=st.integers(1, 4), negate=st.booleans(),
+       read_ps=st.integers(50_000, 300_000), overhead_ps=st.integers(0, 100_000))
+def test_poll_jump_matches_loop_property(changes, interval_ns, timeout_ns, target, negate, read_ps, overhead_ps):
+    platform = PlatformConfig(mmio_read_ps=read_ps, poll_overhead_ps=overhead_ps)
+    op = Poll(0x30, 32, 0x7, target, interval_ns=interval_ns, timeout_ns=timeout_ns, negate=negate)
+    results = []
+    for cls in (SyncRunner, LoopRunner):
+        runner = cls(CountingRegister(changes), HostMemory(), platform, t_ps=1_000)
+        results.append((runner.execute(op), runner.t_ps))
+    assert results[0] == results[1]

@@ -111,3 +111,21 @@ def test_slower_mmio_costs_more_host_time() -> None:
     arm = run_panic_write(load_config(None, ["run.transfer='pio'"]))
     x86 = run_panic_write(load_config(None, ["run.transfer='pio'", "platform_preset='x86-pci'"]))
     assert x86.phases_ps["host_access"] > arm.phases_ps["host_access"]
+
+
+def test_ddr52_halves_the_data_phase() -> None:
+    result = run_panic_write(load_config(None, ["run.ddr=true", "run.enable_cache=false"]))
+    assert result.ddr and result.bus_width == 8 and result.durable
+    # DDR on 8 lines: 512 bytes in 256 clocks; 1 + 256 + 16 + 1 = 274 cycles per block.
+    assert data_block_cycles(512, 8, ddr=True) == 274
+    assert result.phases_ps["data"] == 128 * 274 * PERIOD_PS
+
+
+def test_sdma_restarts_at_the_512k_boundary() -> None:
+    # Buffer 16 KiB below a 512 KiB boundary: the controller stops with DMA Interrupt there and
+    # sdhci_data_irq() writes the next address (boundary-aligned) to SDMA System Address.
+    result = run_panic_write(load_config(None, ["run.transfer='sdma'", "run.enable_cache=false",
+                                                f"platform.dma_buffer_addr={0x8018_0000 - 0x4000}"]))
+    assert result.durable
+    sdma_writes = [r.op.value for r in result.op_log if type(r.op).__name__ == "Write" and r.op.offset == 0x00]
+    assert sdma_writes == [0x8018_0000 - 0x4000, 0x8018_0000]

@@ -82,7 +82,7 @@ def test_no_bound_check_past_the_partition() -> None:
     result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x33" * 8192, 2040, 16)])
     assert result.returned == 0 and result.durable
     message = result.findings[_codes(result).index("no-bound-check")].message
-    assert "2056" in message and str(P5_START + 2055) in message
+    assert "2056" in message and f"{P5_START + 2040}..{P5_START + 2055}" in message
 
 
 def test_second_write_in_the_same_panic_gets_ebusy() -> None:
@@ -112,3 +112,20 @@ def test_host_without_poll_ops_does_not_register() -> None:
     session.register()
     assert not session.mmcpstore.registered
     assert session.panic_write(b"\0" * 512, 0, 1) is None
+
+
+def test_request_above_max_req_size_is_swallowed_too() -> None:
+    # 2048 sectors = 1 MiB > sdhci's 512 KiB max_req_size: mmc_start_request() returns -EINVAL
+    # without touching the bus, the poll waits out its 160 ms, and the write "succeeds".
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x66" * (2048 * 512), 0, 2048)])
+    assert result.returned == 0 and result.silent_loss and result.commands == []
+    message = result.findings[_codes(result).index("errors-swallowed")].message
+    assert "mmc_start_request() = -22" in message and "req_completion_poll() = -110" in message
+
+
+def test_sector_offset_is_truncated_to_32_bits() -> None:
+    # (135168 + 2^32) as an unsigned int is 135168: the write lands on the partition's first sector.
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x77" * 512, 2 ** 32, 1)])
+    assert result.start_sector == P5_START and not result.durable
+    message = result.findings[_codes(result).index("no-bound-check")].message
+    assert f"truncated to 32 bits: absolute sectors {P5_START}..{P5_START}" in message

@@ -6,4 +6,4 @@ from sdhci.cocotb.sim import rtl_sources, run_bench
 
 def test_rtl_cmd() -> None:
     results = run_bench("rtl-model-cmd", "sdhci_top", rtl_sources(), "test_rtl_cmd")
-    assert get_results(results) == (8, 0)
+    assert get_results(results) == (9, 0)

@@ -48,7 +48,6 @@ def test_regmap_header_matches_sdhci_regmap() -> None:
 
 
 def test_capabilities_follow_base_clock() -> None:
-    sys.path.insert(0, str(ROOT))
     from rtl_model.gen_regmap import rtl_capabilities
     # 50 MHz: timeout clock 50 (0x32) in MHz (bit 7), base clock 0x32 in 15:8,
     # 8-bit (18), high speed (21), 3.3 V (24), embedded slot (31:30 = 01).

@@ -6,4 +6,4 @@ from sdhci.cocotb.sim import rtl_sources, run_bench
 
 def test_rtl_read() -> None:
     results = run_bench("rtl-model-read", "sdhci_top", rtl_sources(), "test_rtl_read")
-    assert get_results(results) == (5, 0)
+    assert get_results(results) == (6, 0)

@@ -146,7 +146,13 @@ class SdhciController:
             self.regs["BLOCK_COUNT"] -= 1
 
     def set_dat0_busy(self, start: int, end: int) -> None:
+        """DAT0 is held low over [start, end) (Present State DAT[0] level)."""
         self._dat0_busy = (start, end)
+        if start > self._now:     # a level change a poller must not jump over
+            self.schedule(start, self._level_change, engine="dat")
+
+    def _level_change(self, t: int) -> None:
+        """Nothing to do: Present State computes the level; the event only marks the time."""
 
     def add_trace(self, kind: str, start: int, end: int, cmd: int | None, **detail: Any) -> None:
         self.trace.append(BusEvent(kind, start, end, cmd, detail))

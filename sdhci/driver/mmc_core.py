@@ -9,7 +9,7 @@ patch's additions to core.c (mmc_claim_host_async, mmc_wait_for_pstore_req).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, TypeVar
+from typing import Callable, NamedTuple, TypeVar
 
 from sdhci.driver.ops import DriverGen
 
@@ -71,10 +71,12 @@ EXT_CSD_GENERIC_CMD6_TIME = 248
 EXT_CSD_CACHE_SIZE = 249
 EXT_CSD_CMD_SET_NORMAL = 1 << 0
 MMC_SWITCH_MODE_WRITE_BYTE = 0x03
-EXT_CSD_BUS_WIDTH_1, EXT_CSD_BUS_WIDTH_4, EXT_CSD_BUS_WIDTH_8 = 0, 1, 2
+EXT_CSD_BUS_WIDTH_4, EXT_CSD_BUS_WIDTH_8 = 1, 2
+EXT_CSD_DDR_BUS_WIDTH_4, EXT_CSD_DDR_BUS_WIDTH_8 = 5, 6
 EXT_CSD_TIMING_HS = 1
 EXT_CSD_CARD_TYPE_HS_26 = 1 << 0
 EXT_CSD_CARD_TYPE_HS_52 = 1 << 1
+EXT_CSD_CARD_TYPE_DDR_52 = (1 << 2) | (1 << 3)   # DDR_1_8V ("1.8 V or 3 V I/O") | DDR_1_2V
 
 R1_SWITCH_ERROR = 1 << 7
 
@@ -235,6 +237,7 @@ class MmcCard:
     blockaddr: bool = False      # mmc_card_blockaddr(): sector (not byte) addressing
     bus_width: int = 1
     hs: bool = False
+    ddr: bool = False
     cache_on: bool = False
 
     @property
@@ -325,20 +328,26 @@ def mmc_start_request(host: MmcHost, mrq: MmcRequest) -> DriverGen:
     return 0
 
 
+class PstoreReqInfo(NamedTuple):
+    """What mmc_wait_for_pstore_req() drops, kept for the emulator's report (the C function is void)."""
+    start_error: int               # mmc_start_request()'s result
+    timeout_ms: int | None         # what req_completion_poll() was given; None without data
+    poll_result: int | None        # what it returned
+
+
 def mmc_wait_for_pstore_req(host: MmcHost, mrq: MmcRequest) -> DriverGen:
     """Seed patch, core.c: cleanup, start, then poll for ``timeout_ns / NSEC_PER_MSEC`` ms.
 
-    The start's and the poll's results are both dropped, as in the patch.
-    Returns the whole-millisecond timeout handed to the poll (None without
-    data) so the emulator can report it; the C function returns void.
+    The start's and the poll's results are both dropped, as in the patch;
+    they come back in a PstoreReqInfo only so the emulator can report them.
     """
     ops = host.ops
     yield from deref(ops.req_cleanup_pending, "host->ops->req_cleanup_pending", "unregistered-op",
                      "mmc_wait_for_pstore_req")()
-    yield from mmc_start_request(host, mrq)
+    start_error = yield from mmc_start_request(host, mrq)
     if mrq.data is not None:
         timeout = mrq.data.timeout_ns // NSEC_PER_MSEC
-        yield from deref(ops.req_completion_poll, "host->ops->req_completion_poll", "unregistered-op",
-                         "mmc_wait_for_pstore_req")(timeout)
-        return timeout
-    return None
+        poll = yield from deref(ops.req_completion_poll, "host->ops->req_completion_poll", "unregistered-op",
+                                "mmc_wait_for_pstore_req")(timeout)
+        return PstoreReqInfo(start_error, timeout, poll)
+    return PstoreReqInfo(start_error, None, None)

@@ -15,7 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sdhci.driver.mmc_core import (
-    EXT_CSD_BUS_WIDTH, EXT_CSD_BUS_WIDTH_4, EXT_CSD_BUS_WIDTH_8, EXT_CSD_CACHE_CTRL, EXT_CSD_CMD_SET_NORMAL,
+    EXT_CSD_BUS_WIDTH, EXT_CSD_BUS_WIDTH_4, EXT_CSD_BUS_WIDTH_8, EXT_CSD_CACHE_CTRL, EXT_CSD_CARD_TYPE_DDR_52,
+    EXT_CSD_CMD_SET_NORMAL, EXT_CSD_DDR_BUS_WIDTH_4, EXT_CSD_DDR_BUS_WIDTH_8,
     EXT_CSD_HS_TIMING, EXT_CSD_TIMING_HS, MMC_ALL_SEND_CID, MMC_CARD_BUSY, MMC_CMD_AC, MMC_CMD_ADTC, MMC_CMD_BC,
     MMC_CMD_BCR, MMC_DATA_READ, MMC_GO_IDLE_STATE, MMC_OCR_SECTOR_MODE, MMC_RSP_NONE, MMC_RSP_R1, MMC_RSP_R1B, MMC_RSP_R2, MMC_RSP_R3,
     MMC_SELECT_CARD, MMC_SEND_CSD, MMC_SEND_EXT_CSD, MMC_SEND_OP_COND, MMC_SEND_STATUS, MMC_SET_BLOCKLEN,
@@ -38,10 +39,16 @@ class CardInitError(Exception):
 
 @dataclass(frozen=True)
 class InitSettings:
-    """What the board asks of initialisation: bus width, SD clock, whether the cache is enabled."""
+    """What the board asks of initialisation: bus width, SD clock, cache, DDR52.
+
+    ddr: the board declares DDR52 at 3.3 V I/O (device tree mmc-ddr-3_3v,
+    MMC_CAP_3_3V_DDR); used when the card (DEVICE_TYPE DDR_52) and the host
+    (Capabilities DDR50) support it and the bus is 4 or 8 bits wide.
+    """
     bus_width: int = 8
     sd_clock_hz: int = 52_000_000
     enable_cache: bool = True
+    ddr: bool = False
 
 
 def _cmd(host: SdhciHost, opcode: int, arg: int, flags: int, busy_timeout: int = 0) -> DriverGen:
@@ -122,6 +129,12 @@ def mmc_init(host: SdhciHost, settings: InitSettings) -> DriverGen:
         yield from host.sdhci_set_ios(clock, width, card.hs)
         yield from _get_ext_csd(host, card)
         card.bus_width = width
+        # mmc_select_hs_ddr(): the DDR variant of the bus width, then DDR52 timing on the host.
+        if settings.ddr and card.hs and ext.card_type & EXT_CSD_CARD_TYPE_DDR_52 and host.can_do_ddr50:
+            yield from _switch(host, card, EXT_CSD_BUS_WIDTH,
+                               EXT_CSD_DDR_BUS_WIDTH_8 if width == 8 else EXT_CSD_DDR_BUS_WIDTH_4, cmd6_ms)
+            yield from host.sdhci_set_ios(clock, width, card.hs, ddr=True)
+            card.ddr = True
     # Cache: "If cache size is higher than 0, this indicates the existence of cache and it can be turned on."
     if ext is not None and ext.cache_size_kib > 0 and settings.enable_cache:
         yield from _switch(host, card, EXT_CSD_CACHE_CTRL, 1, max(cmd6_ms, 1600))

@@ -33,6 +33,8 @@ class PanicWriteTrace:
     nsects: int
     opcode: int
     timeout_ms: int | None = None
+    start_error: int = 0
+    poll_result: int | None = None
     claimed: bool = False
     cmd_error: int = 0
     data_error: int = 0
@@ -114,7 +116,8 @@ class Mmcpstore:
         if ret:
             return ret
         self.last.claimed = True
-        self.last.timeout_ms = yield from mmc_wait_for_pstore_req(host, mrq)
+        info = yield from mmc_wait_for_pstore_req(host, mrq)
+        self.last.start_error, self.last.timeout_ms, self.last.poll_result = info
         cmd = deref(mrq.cmd, "mrq->cmd", "mrq-null", "mmcpstore_panic_write_req")
         self.last.cmd_error, self.last.data_error = cmd.error, data.error
         self.last.stop_error = mrq.stop.error if mrq.stop is not None else 0

@@ -9,8 +9,9 @@ writes sdhci.c makes to it are kept, with value 0).
 Out of scope (sdhci.c features the emulated host does not have): quirks
 other than SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, v4 mode, 64-bit DMA (the
 platform's DMA mask is 32 bits, so ADMA2 uses 32-bit descriptors),
-preset values, tuning, UHS/DDR signalling, the LED, card detect (an eMMC is
-non-removable) and the bounce buffer.
+preset values, tuning, HS200/HS400 and signal voltage switching (DDR52 runs
+at the 3.3 V I/O the slot powers up with), driver strength, the LED, card
+detect (an eMMC is non-removable) and the bounce buffer.
 """
 from __future__ import annotations
 
@@ -134,7 +135,6 @@ class HostLog:
     """What the host driver did that a report needs and registers do not show."""
     timeout_control: list[int] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    completion_poll: list[int] = field(default_factory=list)   # each req_completion_poll() result
 
 
 class SdhciHost:
@@ -145,6 +145,7 @@ class SdhciHost:
         self.transfer_request = transfer
         self.version = R.SDHCI_SPEC_100
         self.caps = 0
+        self.caps1 = 0
         self.flags = 0
         self.quirks_acmd12 = platform.quirk_multiblock_read_acmd12
         self.max_clk = 0
@@ -152,6 +153,7 @@ class SdhciHost:
         self.clock = 0              # requested SD clock (host->clock)
         self.actual_clock = 0
         self.bus_width = 1
+        self.ddr = False
         self.ier = 0
         self.pwr = 0
         self.sdma_boundary = R.SDHCI_DEFAULT_BOUNDARY_ARG
@@ -187,6 +189,8 @@ class SdhciHost:
         version = yield Read(R.SDHCI_HOST_VERSION, 16)
         self.version = (version & R.SDHCI_SPEC_VER_MASK) >> R.SDHCI_SPEC_VER_SHIFT
         self.caps = yield Read(R.SDHCI_CAPABILITIES, 32)
+        if self.version >= R.SDHCI_SPEC_300:
+            self.caps1 = yield Read(R.SDHCI_CAPABILITIES_1, 32)
         flags = 0
         if self.caps & R.SDHCI_CAN_DO_SDMA:
             flags |= SDHCI_USE_SDMA
@@ -225,6 +229,11 @@ class SdhciHost:
     @property
     def can_do_hispd(self) -> bool:
         return bool(self.caps & R.SDHCI_CAN_DO_HISPD)
+
+    @property
+    def can_do_ddr50(self) -> bool:
+        """DDR50 in Capabilities 0x44 (v3.00+): the host can clock data on both edges."""
+        return bool(self.caps1 & R.SDHCI_SUPPORT_DDR50)
 
     def sdhci_reset(self, mask: int) -> DriverGen:
         """Port of sdhci_reset(): set the reset bits, wait up to 100 ms (udelay 10) for them to clear."""
@@ -308,17 +317,33 @@ class SdhciHost:
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
         self.bus_width = width
 
-    def sdhci_set_ios(self, clock: int, width: int, hs: bool) -> DriverGen:
-        """The part of sdhci_set_ios() for legacy/high-speed SDR: clock, bus width, High Speed Enable."""
+    def sdhci_set_ios(self, clock: int, width: int, hs: bool, ddr: bool = False) -> DriverGen:
+        """The part of sdhci_set_ios() for legacy, high-speed SDR and DDR52 timing.
+
+        Clock, bus width and High Speed Enable; on a timing change of a
+        v3.00+ host the SD clock is stopped, UHS Mode Select in Host
+        Control 2 set (sdhci_set_uhs_signaling: DDR50 for MMC DDR52) and the
+        clock restarted.
+        """
         if clock != self.clock:
             yield from self.sdhci_set_clock(clock)
         yield from self.sdhci_set_bus_width(width)
         ctrl = yield Read(R.SDHCI_HOST_CONTROL, 8)
-        if hs:
+        if hs or ddr:
             ctrl |= R.SDHCI_CTRL_HISPD
         else:
             ctrl &= ~R.SDHCI_CTRL_HISPD
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
+        if self.version >= R.SDHCI_SPEC_300 and ddr != self.ddr:
+            clk = yield Read(R.SDHCI_CLOCK_CONTROL, 16)
+            yield Write(R.SDHCI_CLOCK_CONTROL, 16, clk & ~R.SDHCI_CLOCK_CARD_EN)
+            ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
+            ctrl2 &= ~R.SDHCI_CTRL_UHS_MASK
+            if ddr:
+                ctrl2 |= R.SDHCI_CTRL_UHS_DDR50
+            yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2)
+            self.ddr = ddr
+            yield from self.sdhci_set_clock(self.clock)
 
     # --- sending a command --------------------------------------------------
     @staticmethod
@@ -703,9 +728,7 @@ class SdhciHost:
         abandoned in flight.
         """
         start = yield Now()
-        result = yield from self._complete(start + timeout_ms * 1_000_000_000)
-        self.log.completion_poll.append(result)
-        return result
+        return (yield from self._complete(start + timeout_ms * 1_000_000_000))
 
     # --- blocking request for initialisation (mmc_wait_for_req) -------------
     def mmc_wait_for_req(self, mrq: MmcRequest) -> DriverGen:

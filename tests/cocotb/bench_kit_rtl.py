@@ -150,7 +150,7 @@ async def error_injection(dut) -> None:
     assert records_since(t1, "data") == []
     cmd25 = records_since(t1, "command")[0]
     seen = next(r for r in env.runner.log if r.start_ps >= t1 and isinstance(r.op, Poll)
-                and r.value.value & SDHCI_INT_TIMEOUT)
+                and r.op.offset == SDHCI_INT_STATUS and r.value.value & SDHCI_INT_TIMEOUT)
     # the status read that saw it started no earlier than 64 clocks after the end bit
     assert seen.end_ps >= cmd25.end_ps + 64 * SD_PERIOD_PS
     assert host.log.timeout_control[-1] == ERR_TIMEOUT_CONTROL
@@ -179,7 +179,8 @@ async def error_injection(dut) -> None:
     assert returned == 0 and host.log.completion_poll[-1] == -ETIMEDOUT
     busy = records_since(t3, "crc_status")[0].end_ps
     gave_up = now_ps()
-    assert busy + 1_000_000_000 <= gave_up < busy + ERR_DATA_TIMEOUT_PS
+    # the 1 ms counts from req_completion_poll's start, just after the command write
+    assert t3 + 1_000_000_000 <= gave_up < t3 + 1_100_000_000 and gave_up < busy + ERR_DATA_TIMEOUT_PS
     await Timer(busy + ERR_DATA_TIMEOUT_PS - 2 * SD_PERIOD_PS - now_ps(), "ps")
     assert await env.adapter.read(SDHCI_INT_STATUS + 2, 16) & (SDHCI_INT_DATA_TIMEOUT >> 16) == 0
     await Timer(4 * SD_PERIOD_PS, "ps")

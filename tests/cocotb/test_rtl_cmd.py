@@ -10,7 +10,7 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from emmc_card.crc import crc7
-from rtl_harness import CLK_PS, command_token, now_ps, r2_token, response_token, start
+from rtl_harness import CLK_PS, now_ps, r2_token, response_token, start
 from sdhci import regmap as rm
 
 R1_FLAGS = rm.SDHCI_CMD_RESP_SHORT | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
@@ -77,9 +77,9 @@ async def first_command_bit_timing(dut) -> None:
         t = min(r for r in card.rises if r >= p + CLK_PS)
         assert token.first_ps == t + period, f"N={divisor}"
         assert token.last_ps == token.first_ps + 47 * period
-        # No response: Command Complete one clk after the end bit's edge E.
         await host.wait_status(rm.SDHCI_INT_RESPONSE)
         await host.write(rm.SDHCI_INT_STATUS, 0xFFFF_FFFF)
+        await ClockCycles(dut.clk, 8 * period // CLK_PS)     # let NCC (8 cells) pass
         await host.write(rm.SDHCI_CLOCK_CONTROL, rm.SDHCI_CLOCK_INT_EN, 16)
 
 
@@ -213,3 +213,30 @@ async def software_reset_cmd_line(dut) -> None:
     await ClockCycles(dut.clk, 400)
     assert await host.status() == 0 and int(dut.irq.value) == 0
     assert await one_command(host, card, 13, R1_FLAGS, response_token(13, 0x900)) == rm.SDHCI_INT_RESPONSE
+
+
+@cocotb.test()
+async def nrc_spacing_between_commands(dut) -> None:
+    host, card = await start(dut)
+    await host.clock_on(5)                                  # 10 clk per SD cycle
+    period = 10 * CLK_PS
+    await host.enable_interrupts()
+    # CMD13 answered; the next command is written as soon as Command Complete
+    # shows, well inside 8 SD cycles: its start bit waits for NRC.
+    rx = cocotb.start_soon(card.receive_command())
+    await host.issue(13, 0, R1_FLAGS)
+    await rx
+    end = await card.respond(response_token(13, 0x900), ncr=2)
+    rx = cocotb.start_soon(card.receive_command())
+    await host.wait_status(rm.SDHCI_INT_RESPONSE)
+    await host.write(rm.SDHCI_INT_STATUS, 0xFFFF_FFFF)
+    await host.issue(0, 0, rm.SDHCI_CMD_RESP_NONE)
+    token = await rx
+    # Response end bit at edge R: 8 idle cells R+1..R+8, start bit at R+9.
+    assert token.first_ps == end + 9 * period
+    await host.wait_status(rm.SDHCI_INT_RESPONSE)
+    await host.write(rm.SDHCI_INT_STATUS, 0xFFFF_FFFF)
+    # NCC after a command without response: its end bit E, next start at E+9.
+    rx = cocotb.start_soon(card.receive_command())
+    await host.issue(0, 0, rm.SDHCI_CMD_RESP_NONE)
+    assert (await rx).first_ps == token.last_ps + 9 * period

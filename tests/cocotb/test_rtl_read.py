@@ -180,3 +180,27 @@ async def auto_cmd12_timeout(dut) -> None:
                       | rm.SDHCI_INT_ERROR)                   # no Transfer Complete
     assert await host.read(rm.SDHCI_AUTO_CMD_STATUS, 16) == rm.SDHCI_AUTO_CMD_TIMEOUT
     assert await host.read(rm.SDHCI_PRESENT_STATE) & (rm.SDHCI_CMD_INHIBIT | rm.SDHCI_DATA_INHIBIT) == 0
+
+
+@cocotb.test()
+async def small_blocks(dut) -> None:
+    host, card = await start(dut)
+    await host.enable_interrupts()
+    for size, width in ((8, 1), (64, 4), (16, 8)):
+        data = bytes((5 * i + size) & 0xFF for i in range(size))
+        await setup_read(host, width, 1, 1)
+        await host.write(rm.SDHCI_BLOCK_SIZE, (1 << 16) | size)
+
+        async def card_side():
+            await card.receive_command()
+            cocotb.start_soon(card.respond(response_token(17, 0x900), ncr=2))
+            await card.send_block(data, width, nac=3)
+
+        cocotb.start_soon(card_side())
+        await host.issue(17, 0, R1_READ, mode=rm.SDHCI_TRNS_READ)
+        await host.wait_status(rm.SDHCI_INT_DATA_AVAIL)
+        assert await drain(host, size) == data
+        assert await host.wait_status(rm.SDHCI_INT_DATA_END) == \
+            rm.SDHCI_INT_RESPONSE | rm.SDHCI_INT_DATA_AVAIL | rm.SDHCI_INT_DATA_END
+        await host.write(rm.SDHCI_INT_STATUS, 0xFFFF_FFFF)
+        await host.write(rm.SDHCI_CLOCK_CONTROL, rm.SDHCI_CLOCK_INT_EN, 16)

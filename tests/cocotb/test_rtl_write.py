@@ -206,3 +206,30 @@ async def software_reset_dat_line(dut) -> None:
     assert state & (rm.SDHCI_DATA_INHIBIT | rm.SDHCI_SPACE_AVAILABLE | rm.SDHCI_DOING_WRITE | 0x4) == 0
     # Buffer Write Ready is a DAT-line status: cleared; Command Complete stays.
     assert await host.status() == rm.SDHCI_INT_RESPONSE
+
+
+@cocotb.test()
+async def small_blocks(dut) -> None:
+    host, card = await start(dut)
+    await host.enable_interrupts()
+    for size, width in ((8, 1), (64, 4), (16, 8)):
+        data = bytes((7 * i + size) & 0xFF for i in range(size))
+        await host.clock_on(1)
+        await host.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[width], 8)
+        await host.write(rm.SDHCI_BLOCK_SIZE, (1 << 16) | size)
+
+        async def card_side():
+            await card.receive_command()
+            await card.respond(response_token(24, 0x900), ncr=2)
+            block = await card.receive_block(size, width)
+            await card.crc_status(0b010)
+            return block
+
+        task = cocotb.start_soon(card_side())
+        await host.issue(24, 0, R1_DATA, mode=0)
+        await fill_buffer(host, data)
+        block = await task
+        assert block.data == data and block.crcs == crc16_lines(data, width) and block.end_ok
+        assert await host.wait_status(rm.SDHCI_INT_DATA_END) == rm.SDHCI_INT_RESPONSE | rm.SDHCI_INT_DATA_END
+        await host.write(rm.SDHCI_INT_STATUS, 0xFFFF_FFFF)
+        await host.write(rm.SDHCI_CLOCK_CONTROL, rm.SDHCI_CLOCK_INT_EN, 16)
