@@ -1,9 +1,11 @@
 """`sdhci-emu bench`: how fast the emulator runs the default panic write, per transfer mode.
 
-For each transfer mode the whole emulated run (card initialisation and the
-panic write, as run_panic_write does it) is timed on the wall clock several
-times; the median is reported with the simulated time beside it, so the
-ratio says how many seconds of bus time one second of Python emulates.
+For each transfer mode the default run is repeated several times. The figure
+that matters is the wall time of the panic write itself (entry into
+mmcpstore_panic_write to its return, as emulated), beside its simulated
+time: the ratio says how many seconds of bus time one second of Python
+emulates (above 1: faster than the hardware). The whole run (card
+initialisation included) is shown too.
 """
 from __future__ import annotations
 
@@ -27,14 +29,15 @@ class BenchRow:
 
     transfer: str
     runs: int
-    wall_median_ns: int
-    simulated_ps: int      # card initialisation + panic write, what the run emulated
-    panic_write_ps: int    # the panic write alone (entry to return)
+    panic_write_wall_ns: int   # median wall time of the panic write call
+    panic_write_ps: int        # its simulated time (entry to return)
+    run_wall_ns: int           # median wall time of the whole run (init, panic write, checks)
+    run_simulated_ps: int      # card initialisation + panic write
 
     @property
     def ratio(self) -> float:
-        """Simulated seconds per wall-clock second (above 1: faster than real time)."""
-        return (self.simulated_ps / 1e12) / (self.wall_median_ns / 1e9) if self.wall_median_ns else float("inf")
+        """Simulated seconds of the panic write per wall-clock second (above 1: faster than the hardware)."""
+        return (self.panic_write_ps / 1e12) / (self.panic_write_wall_ns / 1e9) if self.panic_write_wall_ns else float("inf")
 
 
 def run_bench(
@@ -50,29 +53,33 @@ def run_bench(
     rows = []
     with tqdm(total=runs * len(modes), file=sys.stderr, disable=not sys.stderr.isatty(), unit="run") as bar:
         for mode in modes:
-            walls = []
+            walls, panic_walls = [], []
             for _ in range(runs):
                 start = time.perf_counter_ns()
                 result = run_panic_write(configs[mode])
                 walls.append(time.perf_counter_ns() - start)
+                panic_walls.append(result.wall_ns)
                 bar.update()
             rows.append(BenchRow(
                 transfer=mode,
                 runs=runs,
-                wall_median_ns=int(statistics.median(walls)),
-                simulated_ps=result.init_ps + result.total_ps,
+                panic_write_wall_ns=int(statistics.median(panic_walls)),
                 panic_write_ps=result.total_ps,
+                run_wall_ns=int(statistics.median(walls)),
+                run_simulated_ps=result.init_ps + result.total_ps,
             ))
     return rows
 
 
 def render_bench(rows: Sequence[BenchRow]) -> str:
     """The benchmark as a fixed-width table."""
-    header = f"{'transfer':<9} {'runs':>4} {'wall median':>12} {'simulated':>12} {'panic write':>12} {'sim/wall':>9}"
+    header = (f"{'transfer':<9} {'runs':>4} {'panic write wall':>17} {'simulated':>12} {'sim/wall':>9}"
+              f" {'whole run wall':>15} {'simulated':>12}")
     lines = [header, "-" * len(header)]
     for row in rows:
         lines.append(
-            f"{row.transfer:<9} {row.runs:>4} {row.wall_median_ns / 1e6:>9.3f} ms "
-            f"{row.simulated_ps / 1e9:>9.3f} ms {row.panic_write_ps / 1e9:>9.3f} ms {row.ratio:>9.3f}"
+            f"{row.transfer:<9} {row.runs:>4} {row.panic_write_wall_ns / 1e6:>14.3f} ms "
+            f"{row.panic_write_ps / 1e9:>9.3f} ms {row.ratio:>9.3f} "
+            f"{row.run_wall_ns / 1e6:>12.3f} ms {row.run_simulated_ps / 1e9:>9.3f} ms"
         )
     return "\n".join(lines) + "\n"

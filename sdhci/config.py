@@ -27,7 +27,7 @@ from sdhci.controller.config import ControllerConfig, controller_preset
 from sdhci.regmap import SDHCI_SPEC_200
 from sdhci.driver.platform import PlatformConfig, platform_preset
 from sdhci.pstore import PstoreBlkConfig, blkdev_partno
-from sdhci.pstore.partitions import PartitionError, _check
+from sdhci.pstore.partitions import PartitionError, check_partitions
 
 SECTOR = 512
 REASONS = {"panic": 1, "oops": 2, "emergency": 3, "shutdown": 4}
@@ -60,7 +60,7 @@ class PstoreSettings(PstoreBlkConfig):
     def validate(self) -> None:
         super().validate()
         try:
-            _check([(p.start_sector, p.sectors) for p in self.partitions], self.primaries)
+            check_partitions([(p.start_sector, p.sectors) for p in self.partitions], self.primaries)
         except PartitionError as err:
             raise ConfigError("partitions", str(err)) from None
 
@@ -105,6 +105,8 @@ class RunSettings:
             raise ConfigError("bus_width", f"must be 1, 4 or 8, not {self.bus_width}")
         if not 100_000 <= self.sd_clock_hz <= 200_000_000:
             raise ConfigError("sd_clock_hz", f"must lie in 100 kHz .. 200 MHz, not {self.sd_clock_hz}")
+        if self.kmsg_size is not None and (self.kmsg_size <= 0 or self.kmsg_size % 4):
+            raise ConfigError("kmsg_size", f"must be a positive multiple of 4 KiB, got {self.kmsg_size}")
         if self.stall_ms < 0:
             raise ConfigError("stall_ms", f"must be >= 0, not {self.stall_ms}")
         if self.reason not in REASONS:

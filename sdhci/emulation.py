@@ -13,6 +13,7 @@ import copy
 import dataclasses
 import io
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, NamedTuple
 
@@ -98,6 +99,7 @@ class PanicWriteResult:
     op_log: list
     config: EmulatorConfig
     writes: list = field(default_factory=list)
+    wall_ns: int = 0            # host wall-clock time the emulator spent on the record's panic_write call
 
 
 @dataclass
@@ -110,6 +112,7 @@ class _RecordWindow:
     t1: int = 0
     port: PanicWriteTrace | None = None     # what the port saw inside the call
     timeout_ns: int = 0                      # data->timeout_ns from mmc_set_data_timeout
+    wall_ns: int = 0                         # emulator wall-clock time of the call
 
 
 class _StorageFile(io.RawIOBase):
@@ -350,7 +353,9 @@ def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
         while True:
             entry = _RecordWindow(session.runner.t_ps, len(session.runner.log),
                                   len(session.host.log.timeout_control), len(session.host.log.errors))
+            wall_start = time.perf_counter_ns()
             returned = session.panic_write(request.buf, request.off_sectors, request.sects)
+            entry.wall_ns = time.perf_counter_ns() - wall_start
             writes.append(PanicWriteCall(request.off_sectors, request.sects, returned))
             if record is None:
                 record, window = request, entry
@@ -431,6 +436,7 @@ def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCa
         op_log=op_log,
         config=session.config,
         writes=writes,
+        wall_ns=window.wall_ns,
     )
 
 

@@ -14,10 +14,10 @@ def test_bench_rows_per_mode() -> None:
     rows = run_bench(None, [], runs=1)
     assert [r.transfer for r in rows] == ["pio", "sdma", "adma2"]
     for r in rows:
-        assert r.runs == 1 and r.wall_median_ns > 0
-        assert r.simulated_ps > r.panic_write_ps > 0
-        # sim/wall: ps -> s is 1e-12, ns -> s is 1e-9.
-        assert r.ratio == pytest.approx((r.simulated_ps * 1e-12) / (r.wall_median_ns * 1e-9))
+        assert r.runs == 1 and r.run_wall_ns > r.panic_write_wall_ns > 0
+        assert r.run_simulated_ps > r.panic_write_ps > 0
+        # sim/wall of the panic write: ps -> s is 1e-12, ns -> s is 1e-9.
+        assert r.ratio == pytest.approx((r.panic_write_ps * 1e-12) / (r.panic_write_wall_ns * 1e-9))
 
 
 def test_bench_table_and_no_progress_bar_off_tty(capsys) -> None:
@@ -25,16 +25,18 @@ def test_bench_table_and_no_progress_bar_off_tty(capsys) -> None:
     captured = capsys.readouterr()
     assert captured.err == ""                       # stderr is not a TTY under pytest
     lines = captured.out.splitlines()
-    assert lines[0].split() == ["transfer", "runs", "wall", "median", "simulated", "panic", "write", "sim/wall"]
+    assert lines[0].split() == ["transfer", "runs", "panic", "write", "wall", "simulated", "sim/wall",
+                                 "whole", "run", "wall", "simulated"]
     assert [line.split()[0] for line in lines[2:]] == ["pio", "sdma", "adma2"]
 
 
 def test_render_bench_figures() -> None:
-    # 2 ms simulated in 4 ms of wall time: ratio 0.5.
-    row = BenchRow("adma2", 3, wall_median_ns=4_000_000, simulated_ps=2_000_000_000, panic_write_ps=1_000_000_000)
+    # A 2 ms panic write emulated in 4 ms of wall time: ratio 0.5.
+    row = BenchRow("adma2", 3, panic_write_wall_ns=4_000_000, panic_write_ps=2_000_000_000,
+                   run_wall_ns=9_000_000, run_simulated_ps=50_000_000_000)
     assert row.ratio == 0.5
     line = render_bench([row]).splitlines()[2]
-    assert line.split() == ["adma2", "3", "4.000", "ms", "2.000", "ms", "1.000", "ms", "0.500"]
+    assert line.split() == ["adma2", "3", "4.000", "ms", "2.000", "ms", "0.500", "9.000", "ms", "50.000", "ms"]
 
 
 class _Terminal(io.StringIO):

@@ -324,3 +324,12 @@ def test_auto_cmd12_error_status() -> None:
     assert s & rm.SDHCI_INT_AUTO_CMD_ERR and s & rm.SDHCI_INT_ERROR
     assert h.rd(rm.SDHCI_AUTO_CMD_STATUS, 16) == rm.SDHCI_AUTO_CMD_CRC
     assert not s & rm.SDHCI_INT_RESPONSE                     # no Command Complete for Auto CMD12
+
+
+def test_read_block_longer_than_block_size_is_an_end_bit_error() -> None:
+    """Host Block Size 256, card sends 512: the host's end-bit sample falls inside the data."""
+    ctl, h = _ready()
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 256)
+    h.command(17, 0, R1 | rm.SDHCI_CMD_DATA, rm.SDHCI_TRNS_READ)
+    s = h.wait_int(rm.SDHCI_INT_DATA_END)
+    assert s & rm.SDHCI_INT_DATA_END_BIT and s & rm.SDHCI_INT_DATA_CRC and not s & rm.SDHCI_INT_DATA_END

@@ -431,6 +431,10 @@ class DataEngine:
         ctl.add_trace("data", start, t, x.cmd.index, block=x.received, direction="read")
         width, ddr = ctl.bus_mode()
         data = out.data
+        if len(data) > x.block_size:
+            # the host samples the end bit inside the card's longer block: data, not a stop bit
+            self._fail(t, rm.SDHCI_INT_DATA_CRC | rm.SDHCI_INT_DATA_END_BIT)
+            return
         ok = len(data) == x.block_size and host_crcs(data, width, ddr) == tuple(out.crcs)
         if not ok or ctl.fault("data_crc", block=block):
             self._fail(t, rm.SDHCI_INT_DATA_CRC)

@@ -59,7 +59,7 @@ def _entry(sys_ind: int, start: int, sectors: int) -> bytes:
     return _ENTRY.pack(0, _CHS_LBA_ONLY, sys_ind, _CHS_LBA_ONLY, start, sectors)
 
 
-def _check(partitions: list[tuple[int, int]], primaries: int) -> None:
+def check_partitions(partitions: list[tuple[int, int]], primaries: int) -> None:
     if not partitions:
         raise PartitionError("no partitions given")
     if primaries > 4 or (primaries < len(partitions) and primaries > 3):
@@ -95,7 +95,7 @@ def write_partition_table(target: str | os.PathLike | BinaryIO, partitions: list
     partitions = [(int(s), int(n)) for s, n in partitions]
     if primaries is None:
         primaries = len(partitions) if len(partitions) <= 4 else 3
-    _check(partitions, primaries)
+    check_partitions(partitions, primaries)
     sectors: dict[int, bytes] = {}
     table = [_entry(LINUX_NATIVE, s, n) for s, n in partitions[:primaries]]
     logicals = partitions[primaries:]
