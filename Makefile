@@ -3,7 +3,7 @@
 VENV := .venv/bin
 PYTEST_WORKERS ?= 2
 
-.PHONY: bootstrap test panic-write bench lint synth clean
+.PHONY: bootstrap test panic-write bench lint synth sim clean
 
 bootstrap:
 	@bash scripts/bootstrap.sh
@@ -16,6 +16,15 @@ panic-write: bootstrap
 
 bench: bootstrap
 	$(VENV)/sdhci-emu bench
+
+lint:
+	$(MAKE) -C rtl_model lint
+
+synth:
+	$(MAKE) -C rtl_model synth
+
+sim: bootstrap
+	$(MAKE) -C tests/cocotb sim
 
 clean:
 	rm -rf sim_build build *.egg-info .pytest_cache .hypothesis

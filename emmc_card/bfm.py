@@ -251,7 +251,7 @@ class EmmcBfm:
             self._read_stop_ps = end_ps + NST * period
         outcome = self.card.command(token, end_ps, period)
         if outcome.response is not None and (index, occurrence) not in self.faults.drop_response:
-            cocotb.start_soon(self._send_response(index, outcome, end_ps, period))
+            cocotb.start_soon(self._send_response(index, outcome))
         elif outcome.busy_until_ps is not None:
             self._hold_busy(outcome.busy_until_ps)
         if index in READ_COMMANDS and outcome.response is not None:
@@ -278,7 +278,7 @@ class EmmcBfm:
             if gap < NCC:
                 self._violation(start_ps, "ncc", f"CMD{index} {gap} clocks after a command end (NCC {NCC})")
 
-    async def _send_response(self, index: int, outcome: Any, cmd_end_ps: int, period: int) -> None:
+    async def _send_response(self, index: int, outcome: Any) -> None:
         response: bytes = outcome.response
         fall = self.sdclk.falling_edge
         await self._falling_edges(1 + outcome.delay_cycles)   # end of the end bit, then NCR idle cells

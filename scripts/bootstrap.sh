@@ -11,12 +11,16 @@ if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null
     exit 1
 fi
 
-if ! command -v iverilog >/dev/null 2>&1; then
+# Simulator (Icarus Verilog) and linter (Verilator) for the RTL benches.
+missing=()
+command -v iverilog >/dev/null 2>&1 || missing+=(iverilog)
+command -v verilator >/dev/null 2>&1 || missing+=(verilator)
+if [ ${#missing[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "bootstrap: installing Icarus Verilog with apt-get" >&2
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null
+        echo "bootstrap: installing ${missing[*]} with apt-get" >&2
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
     else
-        echo "bootstrap: Icarus Verilog (iverilog) is missing. Install it, e.g. 'sudo apt-get install iverilog', then run this again." >&2
+        echo "bootstrap: ${missing[*]} missing. Install with e.g. 'sudo apt-get install ${missing[*]}', then run this again." >&2
         exit 1
     fi
 fi

@@ -32,7 +32,8 @@ RESET = {  # preset -> {offset: (width, reset value)}
            0x2C: (16, 0), 0x2E: (8, 0), 0x2F: (8, 0), 0x30: (16, 0), 0x32: (16, 0), 0x34: (16, 0),
            0x36: (16, 0), 0x38: (16, 0), 0x3A: (16, 0), 0x3C: (16, 0), 0x3E: (16, 0),
            0x40: (32, CAPS_V3), 0x44: (32, 0x4), 0x48: (32, 0), 0x50: (16, 0), 0x52: (16, 0),
-           0x54: (8, 0), 0x58: (32, 0), 0x5C: (32, 0), 0x60: (16, 0), 0x6E: (16, 0),
+           0x54: (8, 0), 0x58: (32, 0), 0x5C: (32, 0), 0x60: (16, 0), 0x62: (16, 0), 0x64: (16, 0),
+           0x66: (16, 0), 0x68: (16, 0), 0x6A: (16, 0), 0x6C: (16, 0), 0x6E: (16, 0),
            0xFC: (16, 0), 0xFE: (16, 0x0002)},
     "v1-pio": {0x24: (32, PRESENT_IDLE), 0x40: (32, CAPS_V1), 0x44: (32, 0), 0xFE: (16, 0x0000),
                0x3E: (16, 0), 0x54: (8, 0), 0x58: (32, 0)},
@@ -49,6 +50,8 @@ AFTER_ALL_ONES_V3 = {
     0x0C: 0x003F,              # Transfer Mode (v3): bits 5:0
     0x0E: 0x3FFB,              # Command: 13:8 index, 7:3, 1:0 (bit 2 is v4.10, 15:14 reserved)
     0x10: 0, 0x14: 0, 0x18: 0, 0x1C: 0,  # Response: ROC
+    0x20: 0,                   # Buffer Data Port: no transfer, the write is dropped, reads 0
+    0x24: PRESENT_IDLE,        # Present State: RO
     0x28: 0xFF,                # Host Control 1 (8-bit and HS offered)
     0x29: 0x0F,                # Power Control: 3:1 voltage, 0 power
     0x2A: 0x0D,                # Block Gap Control: Continue Request (bit 1) self-clears
@@ -65,7 +68,7 @@ AFTER_ALL_ONES_V3 = {
     0x50: 0, 0x52: 0,          # Force Event: write only
     0x54: 0,                   # ADMA Error Status: ROC
     0x58: 0xFFFFFFFF, 0x5C: 0xFFFFFFFF,  # ADMA System Address
-    0x60: 0, 0x6E: 0,          # Preset Values: HWInit (0 here)
+    0x60: 0, 0x62: 0, 0x64: 0, 0x66: 0, 0x68: 0, 0x6A: 0, 0x6C: 0, 0x6E: 0,  # Preset Values (HWInit, 0)
     0xFC: 0,                   # Slot Interrupt Status: RO
     0xFE: 0x0002,              # Host Controller Version: HWInit
 }
@@ -88,6 +91,10 @@ def test_access_types_v3(offset: int) -> None:
     width = rm.register_at(offset).width
     ctl.write(offset, width, (1 << width) - 1, 1000)
     assert ctl.read(offset, width, 2000) == AFTER_ALL_ONES_V3[offset]
+
+
+def test_tables_cover_every_register() -> None:
+    assert {r.offset for r in rm.REGISTERS} == set(AFTER_ALL_ONES_V3) == set(RESET["v3"])
 
 
 def test_v1_lacks_later_registers_and_fields() -> None:

@@ -506,9 +506,7 @@ class SdhciController:
             self._command_done(t, cmd, None, 0)
             return
         if response is None or out.delay_cycles > bus.NCR_MAX:
-            t_err = t + bus.NCR_MAX * p
-            self.add_trace("timeout", t, t_err, cmd.index, what="command")
-            self.schedule(t_err, self._on_command_timeout, cmd, engine=self._engine(cmd))
+            self.schedule(t + bus.NCR_MAX * p, self._on_command_timeout, cmd, t, engine=self._engine(cmd))
             return
         if cmd.data and self.data.xfer is not None and self.data.xfer.read:
             self.data.read_started(t)
@@ -529,7 +527,9 @@ class SdhciController:
         self._response = words
         self._command_done(t, cmd, out, errors)
 
-    def _on_command_timeout(self, t: int, cmd: Command) -> None:
+    def _on_command_timeout(self, t: int, cmd: Command, cmd_end: int) -> None:
+        """No response start bit within 64 clocks of the command end bit."""
+        self.add_trace("timeout", cmd_end, t, cmd.index, what="command")
         self._cmd_line_free = t
         if cmd.auto:
             self._auto_done(t, cmd, rm.SDHCI_INT_TIMEOUT, None)
@@ -592,9 +592,12 @@ class SdhciController:
         limit = self.data_timeout_ps()
         timed_out = t_end - t > limit
         if timed_out:
-            self.add_trace("timeout", t, t + limit, cmd.index, what="data")
-            self.schedule(t + limit, self._raise, rm.SDHCI_INT_DATA_TIMEOUT, engine="dat")
+            self.schedule(t + limit, self._on_busy_timeout, cmd, t, engine="dat")
         self.schedule(t_end, self._on_r1b_end, cmd, t, stop, timed_out, engine="dat")
+
+    def _on_busy_timeout(self, t: int, cmd: Command, start: int) -> None:
+        self.add_trace("timeout", start, t, cmd.index, what="data")
+        self.ints.raise_(rm.SDHCI_INT_DATA_TIMEOUT)
 
     def _on_r1b_end(self, t: int, cmd: Command, start: int, stop: bool, timed_out: bool) -> None:
         if t > start:

@@ -303,8 +303,7 @@ class DataEngine:
         token = None if out is None or ctl.fault("drop_crc_status", block=block) else out.token
         if token is None:
             t_err = t + self._lat().crc_status_timeout_cycles * p
-            ctl.add_trace("timeout", t, t_err, x.cmd.index, what="crc_status", block=x.done)
-            self._sched(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC)
+            self._sched(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC, ("crc_status", t))
             return
         t_tok = t + out.token_delay_cycles * p
         t_tok_end = t_tok + bus.CRC_STATUS_BITS * p
@@ -332,14 +331,15 @@ class DataEngine:
         limit = ctl.data_timeout_ps()
         ctl.set_dat0_busy(t_start, t_end)
         if t_end - t_start > limit:
-            t_err = t_start + limit
-            ctl.add_trace("timeout", t_start, t_err, x.cmd.index, what="data")
-            self._sched(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT)
+            self._sched(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
             return
         self._sched(t_end, then, x, t_start)
 
-    def _on_data_error(self, t: int, x: Transfer, bits: int) -> None:
+    def _on_data_error(self, t: int, x: Transfer, bits: int, timeout: tuple[str, int] | None = None) -> None:
+        """A data error fires; `timeout` = (what, start) records the timeout that caused it."""
         if x is self.xfer:
+            if timeout is not None:
+                self.ctl.add_trace("timeout", timeout[1], t, x.cmd.index, what=timeout[0], block=x.done)
             x.bus_busy = x.rx_busy = False
             self._fail(t, bits)
 
@@ -412,8 +412,7 @@ class DataEngine:
         limit = ctl.data_timeout_ps()
         if out is None or out.access_cycles * p > limit:
             x.rx_busy = True
-            ctl.add_trace("timeout", t_ref, t_ref + limit, x.cmd.index, what="data")
-            self._sched(t_ref + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT)
+            self._sched(t_ref + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_ref))
             return
         start = t_ref + out.access_cycles * p
         width, ddr = ctl.bus_mode()

@@ -25,10 +25,11 @@ from emmc_card.storage import USER
 from sdhci.cocotb.calibration import KNOWN_MODEL_GAPS
 from sdhci.cocotb.env import start_kit
 from sdhci.cocotb.scenario import kit_config, panic_scenario, run_on_rtl
-from sdhci.cocotb.scoreboard import compare_sides, model_side, side
 from sdhci.cocotb.runner import now_ps
-from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_WRITE, MMC_RSP_R1, \
-    MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, mmc_set_data_timeout
+from sdhci.cocotb.scoreboard import compare_sides, model_side, side
+from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_READ, MMC_DATA_WRITE, \
+    MMC_RSP_R1, MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, \
+    mmc_set_data_timeout
 from sdhci.driver.mmc_init import InitSettings, mmc_init
 from sdhci.driver.ops import Poll
 from sdhci.emulation import PanicSession
@@ -40,6 +41,7 @@ from sdhci.regmap import SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIM
 # CMD6 BUS_WIDTH + CMD13, CMD8 (re-read), CMD6 CACHE_CTRL + CMD13.
 INIT_COMMANDS = [0, 1, 0, 1, 2, 3, 9, 7, 8, 6, 13, 6, 13, 8, 6, 13]
 SD_PERIOD_PS = 20_000      # 52 MHz asked of a 50 MHz base clock: divider N = 0, 50 MHz
+MMC_READ_MULTIPLE_BLOCK = 18   # include/linux/mmc/mmc.h
 
 
 @cocotb.test()
@@ -90,6 +92,17 @@ async def panic_write_against_model(dut) -> None:
     # start bit + 512 data clocks + 16 CRC clocks + end bit = 530 cells of 20 ns
     assert last[1].end_ps - last[1].start_ps == 530 * SD_PERIOD_PS
     assert session.card.read(USER, 1000 * 512, 512) == data
+
+    # Read the record's first 16 sectors back: CMD18, PIO, CMD12 to stop (the
+    # card stops sending NST = 2 clocks after CMD12's end bit).
+    back = MmcData(blksz=512, blocks=16, flags=MMC_DATA_READ, buf=bytearray(16 * 512), sg_len=1)
+    mmc_set_data_timeout(back, session.mmc_card)
+    cmd = MmcCommand(opcode=MMC_READ_MULTIPLE_BLOCK, arg=rtl.commands[0][1], flags=MMC_RSP_R1 | MMC_CMD_ADTC,
+                     data=back)
+    stop = MmcCommand(opcode=MMC_STOP_TRANSMISSION, arg=0, flags=MMC_RSP_R1B | MMC_CMD_AC)
+    assert await env.runner.run(session.host.mmc_wait_for_req(MmcRequest(cmd=cmd, data=back, stop=stop))) == 0
+    assert bytes(back.buf) == rtl.record[:16 * 512]
+    assert [r.cmd for r in bfm.records if r.kind == "command"][-2:] == [18, 12]
     bfm.assert_clean()
 
 
