@@ -282,7 +282,7 @@ class EmmcBfm:
         response: bytes = outcome.response
         fall = self.sdclk.falling_edge
         await self._falling_edges(1 + outcome.delay_cycles)   # end of the end bit, then NCR idle cells
-        if self._host_cmd_level() == 0 or _level(self.cmd_oe.value, 0):
+        if _level(self.cmd_oe.value, 0):
             self._violation(_now_ps(), "cmd-contention", f"host still drives CMD when the CMD{index} response starts")
         start = _now_ps()
         self._cmd_driving = True

@@ -53,7 +53,9 @@ def test_same_model_twice_agrees_exactly() -> None:
     assert [cmd for cmd, _ in a.commands] == [25, 12]
     assert a.commands[0][1] == session.mmcpstore.start_sect
     assert len(a.samples["data"]) == 128 and set(a.samples["data"]) == {530 * P}
-    assert a.on_card == a.record
+    assert a.record_on_card and len(a.record) == 64 * 1024
+    # initialisation as Linux does it, then the record
+    assert [cmd for cmd, _ in a.all_commands] == [0, 1, 0, 1, 2, 3, 9, 7, 8, 6, 13, 6, 13, 8, 6, 13, 25, 12]
 
 
 def test_a_changed_latency_is_flagged_in_its_phase() -> None:
@@ -71,6 +73,6 @@ def test_a_changed_latency_is_flagged_in_its_phase() -> None:
 
 def test_image_difference_fails_the_comparison() -> None:
     a, _ = model_side(kit_config())
-    b = replace(a, on_card=bytes(len(a.on_card)))
+    b = replace(a, partition=bytes(len(a.partition)))
     result = compare_sides(a, b, period_ps=P)
-    assert not result.image_equal and not result.ok
+    assert not result.image_equal and not result.record_on_both and not result.ok

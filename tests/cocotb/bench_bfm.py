@@ -359,3 +359,30 @@ async def injected_faults(dut) -> None:
     _, status, _ = await select_and_write(host, 40, bytes(512), 1)
     assert status == 0b101                            # corrupted on the line
     assert bfm.violations == []                       # injected faults are not host errors
+
+
+@cocotb.test()
+async def contention_is_reported(dut) -> None:
+    card = pinned_card()
+    host, bfm = await start(dut, card)
+    await identify(host)
+    await host.command(7, RCA << 16)
+
+    # The host turns its CMD driver on in the middle of the card's response.
+    await host.send_command(13, RCA << 16)
+    await host.idle(NCR + 10)                          # NCR idle cells, then 10 response bits
+    dut.cmd_oe.value = 1
+    await host.idle(2)
+    dut.cmd_oe.value = 0
+    await host.idle(100)
+    assert [v.code for v in bfm.violations] == ["cmd-contention"]
+
+    # The host drives DAT while the card holds DAT0 busy after a block.
+    response, _ = await host.command(24, 50)
+    await host.idle(2)
+    await host.send_block(bytes(512), 1)
+    await host.idle(2 + 5 + 10)                        # token delay, token, 10 busy cells
+    dut.dat_oe.value = 1
+    await host.idle(1)
+    dut.dat_oe.value = 0
+    assert [v.code for v in bfm.violations] == ["cmd-contention", "dat-contention"]

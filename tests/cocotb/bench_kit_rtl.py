@@ -63,7 +63,7 @@ async def panic_write_against_model(dut) -> None:
     assert run.returned[0] == 0 and run.record.sects == 128
     rtl = side(session, run, bfm.records, env.runner.log)
     assert rtl.commands[0] == (25, session.mmcpstore.start_sect + run.record.off_sectors)
-    assert rtl.on_card == rtl.record, "the record's bytes are not on the card"
+    assert rtl.record_on_card, "the record's bytes are not on the card"
 
     # The model, same configuration and seed, same driver calls.
     wall1 = time.perf_counter()
