@@ -589,19 +589,20 @@ class SdhciController:
         """R1b: DAT0 busy from the response end; Transfer Complete when it ends (data timeout covers it)."""
         t_end = self.clock.next_edge(busy_until) if busy_until is not None and busy_until > t else t
         self.set_dat0_busy(t, t_end)
+        if t_end > t:
+            self.add_trace("busy", t, t_end, cmd.index)
         limit = self.data_timeout_ps()
         timed_out = t_end - t > limit
         if timed_out:
             self.schedule(t + limit, self._on_busy_timeout, cmd, t, engine="dat")
-        self.schedule(t_end, self._on_r1b_end, cmd, t, stop, timed_out, engine="dat")
+        self.schedule(t_end, self._on_r1b_end, stop, timed_out, engine="dat")
 
     def _on_busy_timeout(self, t: int, cmd: Command, start: int) -> None:
         self.add_trace("timeout", start, t, cmd.index, what="data")
         self.ints.raise_(rm.SDHCI_INT_DATA_TIMEOUT)
 
-    def _on_r1b_end(self, t: int, cmd: Command, start: int, stop: bool, timed_out: bool) -> None:
-        if t > start:
-            self.add_trace("busy", start, t, cmd.index)
+    def _on_r1b_end(self, t: int, stop: bool, timed_out: bool) -> None:
+        """DAT0 released after an R1b response: Transfer Complete (unless it timed out first)."""
         if stop:
             self.data.abort_done(t)
         if self._r1b_busy:

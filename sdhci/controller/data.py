@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from emmc_card import bus
 from emmc_card.crc import crc16_lines
 from sdhci import regmap as rm
 from sdhci.controller.command import Command
+from sdhci.controller.config import Latencies
 from sdhci.controller.dma import Adma2, AdmaStep, Sdma, gather, scatter
 
 if TYPE_CHECKING:
@@ -96,10 +97,10 @@ class DataEngine:
     def _slots(self) -> int:
         return self.ctl.config.buffer_blocks
 
-    def _lat(self):
+    def _lat(self) -> Latencies:
         return self.ctl.config.latencies
 
-    def _sched(self, t: int, fn, *args, bus_event: bool = True) -> None:
+    def _sched(self, t: int, fn: Callable[..., None], *args: Any, bus_event: bool = True) -> None:
         self.ctl.schedule(t, fn, *args, bus_event=bus_event, engine="dat")
 
     def _fail(self, t: int, bits: int) -> None:
@@ -322,18 +323,20 @@ class DataEngine:
             x.auto12_state = "running"
             ctl.issue_auto_cmd12(t_tok_end)
             return
-        self._watch_busy(t_tok_end, busy_until, x, self._on_write_busy_end)
+        self._watch_busy(t_tok_end, busy_until, x)
 
-    def _watch_busy(self, t_start: int, busy_until: int, x: Transfer, then) -> None:
+    def _watch_busy(self, t_start: int, busy_until: int, x: Transfer) -> None:
         """DAT0 busy from t_start until the card releases it, seen at an SD clock edge; data timeout."""
         ctl = self.ctl
         t_end = ctl.clock.next_edge(busy_until) if busy_until > t_start else t_start
         limit = ctl.data_timeout_ps()
         ctl.set_dat0_busy(t_start, t_end)
+        if t_end > t_start:   # the card holds DAT0 whatever the host's timeout does: trace it now
+            ctl.add_trace("busy", t_start, t_end, x.cmd.index, block=x.done)
         if t_end - t_start > limit:
             self._sched(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
             return
-        self._sched(t_end, then, x, t_start)
+        self._sched(t_end, self._on_write_busy_end, x)
 
     def _on_data_error(self, t: int, x: Transfer, bits: int, timeout: tuple[str, int] | None = None) -> None:
         """A data error fires; `timeout` = (what, start) records the timeout that caused it."""
@@ -343,12 +346,11 @@ class DataEngine:
             x.bus_busy = x.rx_busy = False
             self._fail(t, bits)
 
-    def _on_write_busy_end(self, t: int, x: Transfer, t_start: int) -> None:
+    def _on_write_busy_end(self, t: int, x: Transfer) -> None:
+        """The card released DAT0 after a block: next block, or Transfer Complete."""
         if x is not self.xfer:
             return
         ctl = self.ctl
-        if t > t_start:
-            ctl.add_trace("busy", t_start, t, x.cmd.index, block=x.done)
         x.bus_busy = False
         self._block_done(x)
         if x.stopping:
@@ -370,7 +372,7 @@ class DataEngine:
             self._maybe_finish_read(t)
             return
         until = max(x.busy_end_ps, busy_until or 0, t)
-        self._watch_busy(x.busy_start_ps, until, x, self._on_write_busy_end)
+        self._watch_busy(x.busy_start_ps, until, x)
 
     def _block_done(self, x: Transfer) -> None:
         x.done += 1
