@@ -15,6 +15,14 @@ Lines are open (pull-up) when nobody drives them: the card's inputs to the
 host (cmd_i, dat_i) carry what the card drives, else 1. The host's own drive
 is not looped back into cmd_i/dat_i.
 
+Timing comes from the card model: the response after its delay_cycles (NCR,
+or NID for CMD1/CMD2) counted from the command end bit; read data after NAC
+counted from the command end bit (it may start while the response is still
+on CMD) or from the previous block's end bit; the CRC status after the
+card's token delay; DAT0 busy until the card's busy_until_ps, released at
+that instant (the card's clock, not an SD clock edge). Writes are taken in
+`block_len` (512) byte blocks, SDR only, on the width CMD6 set in the card.
+
 Violation policy: a host protocol violation (bad CRC7 or end bit, a command
 other than CMD0/7/12/13/15 while the card signals busy, NRC/NCC/NWR gaps too
 short, a data block with a bad CRC16, start or end bit, the host driving a

@@ -10,6 +10,7 @@ format).
 from __future__ import annotations
 
 import binascii
+import functools
 
 import numpy as np
 
@@ -55,8 +56,10 @@ def split_lines(data: bytes, width: int) -> list[bytes]:
     if (len(data) * 8) % (width * 8):
         raise ValueError(f"{len(data)} bytes do not fill whole bytes on each of {width} lines")
     bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8)).reshape(-1, width)
-    # Column 0 is the most significant bit of each clock, i.e. DAT(width-1).
-    return [np.packbits(bits[:, width - 1 - line]).tobytes() for line in range(width)]
+    # Column 0 is the most significant bit of each clock, i.e. DAT(width-1):
+    # reversing the transposed rows puts DAT0 first.
+    packed = np.packbits(bits.T[::-1], axis=1)
+    return [row.tobytes() for row in packed]
 
 
 def crc16_lines(data: bytes, width: int, ddr: bool = False) -> tuple[int, ...]:
@@ -64,7 +67,15 @@ def crc16_lines(data: bytes, width: int, ddr: bool = False) -> tuple[int, ...]:
 
     SDR: `width` values. DDR: 2 x `width` values, first the rising-edge CRCs
     (odd bytes) for DAT0.., then the falling-edge CRCs (even bytes).
+    Memoised for the last few blocks: the host computes a block's CRCs when
+    it sends the block and the card recomputes them to check it, on the very
+    same bytes.
     """
+    return _crc16_lines(bytes(data), width, ddr)
+
+
+@functools.lru_cache(maxsize=8)
+def _crc16_lines(data: bytes, width: int, ddr: bool) -> tuple[int, ...]:
     if ddr:
-        return crc16_lines(data[0::2], width) + crc16_lines(data[1::2], width)
+        return _crc16_lines(data[0::2], width, False) + _crc16_lines(data[1::2], width, False)
     return tuple(crc16(stream) for stream in split_lines(data, width))
