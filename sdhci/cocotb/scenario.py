@@ -16,7 +16,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
-from sdhci.cocotb.calibration import rtl_controller, rtl_platform
+from sdhci.cocotb.calibration import RTL_BASE_CLK_MHZ, rtl_controller, rtl_platform
 from sdhci.config import REASONS, SECTOR, EmulatorConfig
 from sdhci.driver.mmc_core import KernelOops
 from sdhci.driver.mmc_init import InitSettings, mmc_init
@@ -121,12 +121,13 @@ async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
             error = oops
 
 
-def kit_config(**run: Any) -> EmulatorConfig:
-    """The scenario's configuration on both backends: sdhci_top's presentation, a PIO
-    panic write on an 8-bit bus, and an emmc51 card whose slow start-up phases are
-    short (they cost simulation time, not fidelity of the write): ready at the first
-    CMD1 after CMD0, CMD6 busy 100 us, NAC 2..16, no GC stalls."""
-    config = EmulatorConfig(controller=rtl_controller(), platform=rtl_platform())
+def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
+    """The scenario's configuration on both backends: sdhci_top's presentation (at
+    BASE_CLK_MHZ = base_mhz), a PIO panic write on an 8-bit bus, CMD12 by hand or
+    Auto CMD12, and an emmc51 card whose slow start-up phases are short (they cost
+    simulation time, not fidelity of the write): ready at the first CMD1 after CMD0,
+    CMD6 busy 100 us, NAC 2..16, no GC stalls."""
+    config = EmulatorConfig(controller=rtl_controller(base_mhz), platform=rtl_platform(base_mhz, auto_cmd12=auto_cmd12))
     card = config.card
     card.timing = replace(card.timing, init_busy_us=0.0, cmd6_busy_us=100.0, nac_cycles_min=2,
                           nac_cycles_max=16, gc_stall_probability=0.0)

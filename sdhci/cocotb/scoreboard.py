@@ -133,6 +133,7 @@ class Comparison:
     commands_rtl: list[tuple[int, int]]
     rows: list[PhaseRow] = field(default_factory=list)
     structure_errors: list[str] = field(default_factory=list)
+    totals_ps: tuple[int, int] | None = None    # (model, RTL) panic_write durations, for information
 
     @property
     def commands_equal(self) -> bool:
@@ -154,6 +155,10 @@ class Comparison:
                          f"{r.max_deviation:>9.2f}{flag}")
         lines.append(f"partition bytes identical: {self.image_equal}; record on both cards: {self.record_on_both}; "
                      f"commands identical: {self.commands_equal} ({len(self.commands_rtl)} on RTL)")
+        if self.totals_ps is not None:
+            model, rtl = self.totals_ps
+            lines.append(f"panic_write entry to return: model {model / 1e6:.3f} us, RTL {rtl / 1e6:.3f} us "
+                         f"({(model - rtl) / self.period_ps:+.0f} SD clocks; host polling included, not judged)")
         lines.extend(f"structure: {s}" for s in self.structure_errors)
         return "\n".join(lines)
 
@@ -197,6 +202,7 @@ class Side:
     record_offset: int                   # where it belongs within the partition, bytes
     partition: bytes                     # the pstore partition as the card returns it afterwards
     returned: list[int | None]
+    total_ps: int                        # the record's panic_write, entry to return
 
     @property
     def record_on_card(self) -> bool:
@@ -212,7 +218,8 @@ def side(session: PanicSession, run: ScenarioRun, events: Iterable[Any], op_log:
                 bus_commands(events, run.record_start_ps, run.record_end_ps),
                 bus_commands(events, 0, run.record_end_ps),
                 record, run.record_byte - part_start,
-                session.card.read(USER, part_start, session.mmcpstore.size), list(run.returned))
+                session.card.read(USER, part_start, session.mmcpstore.size), list(run.returned),
+                run.record_end_ps - run.record_start_ps)
 
 
 def model_side(config: EmulatorConfig) -> tuple[Side, PanicSession]:
@@ -225,7 +232,9 @@ def model_side(config: EmulatorConfig) -> tuple[Side, PanicSession]:
 def compare_sides(model: Side, rtl: Side, period_ps: int, tolerance_cycles: float = 2.0,
                   allowances: dict[str, tuple[float, str]] | None = None) -> Comparison:
     """Whole pstore partition, every command of the scenario, and the record's phases."""
-    return compare(model.samples, rtl.samples, period_ps=period_ps, tolerance_cycles=tolerance_cycles,
-                   image_equal=model.partition == rtl.partition,
-                   record_on_both=model.record_on_card and rtl.record_on_card,
-                   commands_model=model.all_commands, commands_rtl=rtl.all_commands, allowances=allowances)
+    result = compare(model.samples, rtl.samples, period_ps=period_ps, tolerance_cycles=tolerance_cycles,
+                     image_equal=model.partition == rtl.partition,
+                     record_on_both=model.record_on_card and rtl.record_on_card,
+                     commands_model=model.all_commands, commands_rtl=rtl.all_commands, allowances=allowances)
+    result.totals_ps = (model.total_ps, rtl.total_ps)
+    return result

@@ -19,8 +19,10 @@ EBUSY = 16
 EINVAL = 22
 ETIMEDOUT = 110
 EILSEQ = 84
+EBADMSG = 74
 
 NSEC_PER_MSEC = 1_000_000
+U32_MAX = 0xFFFF_FFFF            # C unsigned int arithmetic wraps here
 SECTOR_SIZE = 512
 SECTOR_SHIFT = 9
 MMC_BLOCK_MAJOR = 179
@@ -43,6 +45,12 @@ MMC_RSP_R3 = MMC_RSP_PRESENT
 MMC_DATA_WRITE = 1 << 8
 MMC_DATA_READ = 1 << 9
 
+# --- include/linux/mmc/host.h: struct mmc_ios values ------------------------
+MMC_POWER_OFF, MMC_POWER_UP, MMC_POWER_ON = 0, 1, 2
+MMC_TIMING_LEGACY = 0
+MMC_TIMING_MMC_HS = 1
+MMC_TIMING_MMC_DDR52 = 8
+
 # --- include/linux/mmc/mmc.h: command indices, OCR, EXT_CSD ------------------
 MMC_GO_IDLE_STATE = 0
 MMC_SEND_OP_COND = 1
@@ -55,6 +63,7 @@ MMC_SEND_CSD = 9
 MMC_STOP_TRANSMISSION = 12
 MMC_SEND_STATUS = 13
 MMC_SET_BLOCKLEN = 16
+MMC_BUS_TEST_R = 14
 MMC_WRITE_BLOCK = 24
 MMC_WRITE_MULTIPLE_BLOCK = 25
 
@@ -76,7 +85,9 @@ EXT_CSD_DDR_BUS_WIDTH_4, EXT_CSD_DDR_BUS_WIDTH_8 = 5, 6
 EXT_CSD_TIMING_HS = 1
 EXT_CSD_CARD_TYPE_HS_26 = 1 << 0
 EXT_CSD_CARD_TYPE_HS_52 = 1 << 1
-EXT_CSD_CARD_TYPE_DDR_52 = (1 << 2) | (1 << 3)   # DDR_1_8V ("1.8 V or 3 V I/O") | DDR_1_2V
+EXT_CSD_CARD_TYPE_DDR_1_8V = 1 << 2               # DDR52 at 1.8 V or 3 V I/O
+EXT_CSD_CARD_TYPE_DDR_1_2V = 1 << 3
+DEFAULT_CMD6_TIMEOUT_MS = 500                      # mmc.c: generic_cmd6_time before EXT_CSD rev 6
 
 R1_SWITCH_ERROR = 1 << 7
 
@@ -120,8 +131,9 @@ class MmcData:
     flags: int = 0
     timeout_ns: int = 0
     timeout_clks: int = 0
-    buf: bytearray | bytes = b""
+    buf: bytearray | bytes = b""     # what the scatterlist entry points at
     sg_len: int = 0
+    sg_length: int = 0               # sg->length (may exceed len(buf): C would read past the buffer)
     error: int = 0
     bytes_xfered: int = 0
     stop: MmcCommand | None = None
@@ -208,7 +220,15 @@ class MmcExtCsd:
 
 
 def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
-    """The subset of mmc_decode_ext_csd() (drivers/mmc/core/mmc.c) the emulator needs."""
+    """The subset of mmc_decode_ext_csd() (drivers/mmc/core/mmc.c) the emulator needs.
+
+    As in C, SEC_COUNT is only read from revision 2 on, and GENERIC_CMD6_TIME
+    and CACHE_SIZE from revision 6 (eMMC 4.5) on; before that the CMD6
+    timeout is DEFAULT_CMD6_TIMEOUT_MS and there is no cache. hs_max_dtr is
+    what the card type offers; mmc_select_card_type() also needs the host's
+    MMC_CAP_MMC_HIGHSPEED, which mmc_init checks.
+    """
+    rev = ext_csd[EXT_CSD_REV]
     card_type = ext_csd[EXT_CSD_CARD_TYPE]
     if card_type & EXT_CSD_CARD_TYPE_HS_52:
         hs_max_dtr = 52_000_000
@@ -216,13 +236,15 @@ def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
         hs_max_dtr = 26_000_000
     else:
         hs_max_dtr = 0
+    new_feature = rev >= 6
     return MmcExtCsd(
-        rev=ext_csd[EXT_CSD_REV],
-        sectors=int.from_bytes(ext_csd[EXT_CSD_SEC_CNT:EXT_CSD_SEC_CNT + 4], "little"),
+        rev=rev,
+        sectors=int.from_bytes(ext_csd[EXT_CSD_SEC_CNT:EXT_CSD_SEC_CNT + 4], "little") if rev >= 2 else 0,
         card_type=card_type,
         hs_max_dtr=hs_max_dtr,
-        generic_cmd6_time_ms=10 * ext_csd[EXT_CSD_GENERIC_CMD6_TIME],
-        cache_size_kib=int.from_bytes(ext_csd[EXT_CSD_CACHE_SIZE:EXT_CSD_CACHE_SIZE + 4], "little"),
+        generic_cmd6_time_ms=10 * ext_csd[EXT_CSD_GENERIC_CMD6_TIME] if new_feature else DEFAULT_CMD6_TIMEOUT_MS,
+        cache_size_kib=int.from_bytes(ext_csd[EXT_CSD_CACHE_SIZE:EXT_CSD_CACHE_SIZE + 4], "little")
+        if new_feature else 0,
     )
 
 
@@ -257,15 +279,28 @@ class MmcHostOps:
 
 
 @dataclass
+class MmcIos:
+    """struct mmc_ios, the fields sdhci_set_ios() acts on (bus_width in bits: 1, 4, 8)."""
+    clock: int = 0
+    vdd: int = 0                 # bit number of the OCR voltage window, fls(ocr_avail) - 1
+    power_mode: int = MMC_POWER_OFF
+    bus_width: int = 1
+    timing: int = MMC_TIMING_LEGACY
+
+
+@dataclass
 class MmcHost:
-    """struct mmc_host, what mmcpstore touches."""
+    """struct mmc_host, what mmcpstore and initialisation touch (limits set by sdhci_setup_host)."""
     ops: MmcHostOps
     claimed: bool = False
     runtime_pm_active: bool = True
     card: MmcCard | None = None
-    max_blk_size: int = 512          # sdhci_setup_host(): from Capabilities, 512 for an eMMC's blocks
+    ios: MmcIos = field(default_factory=MmcIos)
+    f_max: int = 0
+    max_blk_size: int = 512
     max_blk_count: int = 65535
-    max_req_size: int = 524288       # sdhci: 512 KiB per request
+    max_req_size: int = 524288
+    max_busy_timeout: int = 0        # ms; 0 = no limit
 
 
 def mmc_set_data_timeout(data: MmcData, card: MmcCard) -> None:
@@ -273,13 +308,14 @@ def mmc_set_data_timeout(data: MmcData, card: MmcCard) -> None:
 
     The SDIO, SD cap, long-read-time and SPI branches do not apply to an
     eMMC in native mode: multiplier 10, shifted by R2W_FACTOR for writes,
-    applied to both TAAC (ns) and NSAC (clocks); no upper limit.
+    applied to both TAAC (ns) and NSAC (clocks); no upper limit. The fields
+    are unsigned int in C, so a slow card's write timeout wraps at 2^32 ns.
     """
     mult = 10
     if data.flags & MMC_DATA_WRITE:
         mult <<= card.csd.r2w_factor
-    data.timeout_ns = card.csd.taac_ns * mult
-    data.timeout_clks = card.csd.taac_clks * mult
+    data.timeout_ns = (card.csd.taac_ns * mult) & U32_MAX
+    data.timeout_clks = (card.csd.taac_clks * mult) & U32_MAX
 
 
 def mmc_claim_host_async(host: MmcHost) -> int:
@@ -308,7 +344,7 @@ def mmc_mrq_prep(host: MmcHost, mrq: MmcRequest) -> int:
         if (data.blksz > host.max_blk_size or data.blocks > host.max_blk_count
                 or data.blocks * data.blksz > host.max_req_size):
             return -EINVAL
-        if len(data.buf) != data.blocks * data.blksz:
+        if data.sg_length != (data.blocks * data.blksz) & U32_MAX:   # the sum of sg->length
             return -EINVAL
         mrq.data.error = 0
         mrq.data.mrq = mrq

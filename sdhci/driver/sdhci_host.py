@@ -1,17 +1,27 @@
 """Polled port of Linux drivers/mmc/host/sdhci.c, plus the two mmcpstore host operations.
 
-Each method keeps the name of the sdhci.c function it ports and its order of
+The reference is v5.10/v5.11 (what the seed patch was written against). Each
+method keeps the name of the sdhci.c function it ports and its order of
 register accesses. The emulator runs the host without interrupts: what
 sdhci_irq() would do on an interrupt is done when a Poll of Normal/Error
 Interrupt Status sees the bits, and SIGNAL_ENABLE stays 0 throughout (the
 writes sdhci.c makes to it are kept, with value 0).
 
-Out of scope (sdhci.c features the emulated host does not have): quirks
-other than SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, v4 mode, 64-bit DMA (the
-platform's DMA mask is 32 bits, so ADMA2 uses 32-bit descriptors),
-preset values, tuning, HS200/HS400 and signal voltage switching (DDR52 runs
-at the 3.3 V I/O the slot powers up with), driver strength, the LED, card
-detect (an eMMC is non-removable) and the bounce buffer.
+The emulated platform is a plain sdhci glue driver with these properties:
+quirks SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12 (platform knob), and
+SDHCI_QUIRK2_PRESET_VALUE_BROKEN (the firmware never programs the Preset
+Value registers, so sdhci_set_ios() never enables them), optionally
+SDHCI_QUIRK2_BROKEN_64_BIT_DMA (platform knob, on by default: 32-bit ADMA2
+descriptors and SDMA stay available on a 64-bit capable controller); the
+requested transfer mode acts as SDHCI_QUIRK_BROKEN_DMA/_ADMA do; no vmmc or
+vqmmc regulator, no card detect (an eMMC is non-removable), no LED.
+
+Out of scope (features the emulated host does not have): other quirks, v4
+mode, tuning, HS200/HS400 and signal voltage switching away from 3.3 V
+(DDR52 runs at 3.3 V I/O), driver strength other than type B, the SDHCI
+interrupt and the request timers (sdhci_timeout_timer() is modelled in
+mmc_wait_for_req), and sdhci_send_command_retry() of v5.11: the inhibit
+wait is v5.10's loop of mdelay(1), which reads Present State as often.
 """
 from __future__ import annotations
 
@@ -20,8 +30,9 @@ from typing import Literal
 
 from sdhci import regmap as R
 from sdhci.driver.mmc_core import (
-    EILSEQ, EIO, ETIMEDOUT, MMC_DATA_READ, MMC_RSP_136, MMC_RSP_BUSY, MMC_RSP_CRC,
-    MMC_RSP_OPCODE, MMC_RSP_PRESENT, MmcCommand, MmcData, MmcHost, MmcHostOps, MmcRequest, mmc_mrq_prep,
+    EILSEQ, EIO, ETIMEDOUT, MMC_BUS_TEST_R, MMC_DATA_READ, MMC_POWER_OFF, MMC_POWER_UP, MMC_RSP_136, MMC_RSP_BUSY,
+    MMC_RSP_CRC, MMC_RSP_OPCODE, MMC_RSP_PRESENT, MMC_TIMING_MMC_DDR52, MMC_TIMING_MMC_HS, U32_MAX, MmcCommand,
+    MmcData, MmcHost, MmcHostOps, MmcRequest, mmc_mrq_prep,
 )
 from sdhci.driver.ops import Delay, DriverGen, MemRead, MemWrite, Now, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.platform import PlatformConfig
@@ -34,13 +45,16 @@ SDHCI_USE_ADMA = 1 << 1
 SDHCI_REQ_USE_DMA = 1 << 2
 SDHCI_AUTO_CMD12 = 1 << 6
 SDHCI_AUTO_CMD23 = 1 << 7
+SDHCI_USE_64_BIT_DMA = 1 << 12
 
-MMC_VDD_165_195 = 1 << 7
+MMC_VDD_165_195, MMC_VDD_20_21 = 1 << 7, 1 << 8
 MMC_VDD_29_30, MMC_VDD_30_31 = 1 << 17, 1 << 18
-MMC_VDD_32_33, MMC_VDD_33_34 = 1 << 20, 1 << 21
+MMC_VDD_32_33, MMC_VDD_33_34, MMC_VDD_34_35, MMC_VDD_35_36 = 1 << 20, 1 << 21, 1 << 22, 1 << 23
 
 SDHCI_MAX_ADMA = 65536          # host->max_adma: one ADMA2 descriptor moves up to 64 KiB (length 0 = 65536)
-MMC_REQUEST_TIMEOUT_MS = 10_000  # sdhci_mod_timer(): software timeout of a request, 10 s
+SDHCI_ADMA2_64_DESC_SZ = 12     # SDHCI_ADMA2_64_DESC_SZ(host) without v4 mode: le16 cmd, le16 len, le64 addr
+SDHCI_BOUNCE_SIZE = 65536       # sdhci_allocate_bounce_buffer(): SZ_64K
+MMC_REQUEST_TIMEOUT_MS = 10_000  # sdhci_send_command(): software timer of a request, 10 s
 
 
 class HostSetupError(Exception):
@@ -50,9 +64,12 @@ class HostSetupError(Exception):
 def sdhci_calc_timeout(timeout_clk_khz: int, clock_hz: int, cmd: MmcCommand | None) -> tuple[int, bool]:
     """Port of sdhci_calc_timeout() + sdhci_target_timeout(): Timeout Control count, too_big.
 
-    Target in us = ceil(timeout_ns / 1000) + ceil(timeout_clks * 1e6 / clock);
-    the counter starts at 2^13 TMCLK periods (in whole us, truncated) and
-    doubles until it covers the target; 0xF and beyond is clamped to 0xE.
+    Target in us (unsigned int) = DIV_ROUND_UP(timeout_ns, 1000) +
+    DIV_ROUND_UP(timeout_clks * 1e6, host->clock), or busy_timeout * 1000 for
+    an R1b without data; the counter starts at 2^13 TMCLK periods (in whole
+    us, truncated) and doubles until it covers the target; reaching 0xF
+    gives host->max_timeout_count 0xE and too_big. Neither
+    SDHCI_QUIRK_BROKEN_TIMEOUT_VAL nor SDHCI_QUIRK2_DISABLE_HW_TIMEOUT is set.
     """
     if cmd is None:
         return 0xE, True
@@ -60,21 +77,19 @@ def sdhci_calc_timeout(timeout_clk_khz: int, clock_hz: int, cmd: MmcCommand | No
     if data is None and not cmd.busy_timeout:
         return 0xE, True
     if data is None:
-        target = cmd.busy_timeout * 1000
+        target = (cmd.busy_timeout * 1000) & U32_MAX
     else:
         target = -(-data.timeout_ns // 1000)
         if clock_hz and data.timeout_clks:
             val, rem = divmod(1_000_000 * data.timeout_clks, clock_hz)
-            target += val + (1 if rem else 0)
+            target = (target + val + (1 if rem else 0)) & U32_MAX
     count = 0
     current = (1 << 13) * 1000 // timeout_clk_khz
     while current < target:
         count += 1
-        current <<= 1
-        if count >= 0xF:
-            break
-    if count >= 0xF:
-        return 0xE, True
+        current = (current << 1) & U32_MAX
+        if count > 0xE:
+            return 0xE, True
     return count, False
 
 
@@ -93,41 +108,69 @@ def sdhci_calc_clk(version: int, max_clk: int, clock: int) -> tuple[int, int]:
                 if max_clk // div <= clock:
                     break
                 div += 2
-        real_div = div
-        div >>= 1
     else:
         div = 1
         while div < R.SDHCI_MAX_DIV_SPEC_200:
             if max_clk // div <= clock:
                 break
             div *= 2
-        real_div = div
-        div >>= 1
+    real_div = div
+    div >>= 1
     actual = max_clk // real_div
     clk = (div & R.SDHCI_DIV_MASK) << R.SDHCI_DIVIDER_SHIFT
     clk |= ((div & R.SDHCI_DIV_HI_MASK) >> R.SDHCI_DIV_MASK_LEN) << R.SDHCI_DIVIDER_HI_SHIFT
     return clk, actual
 
 
-def sdhci_adma_table(buffer_addr: int, length: int) -> bytes:
-    """Port of sdhci_adma_table_pre() for one aligned 32-bit segment: TRAN descriptors and a NOP/END.
+def sdhci_adma_table(buffer_addr: int, length: int, desc_sz: int = R.SDHCI_ADMA2_32_DESC_SZ) -> bytes:
+    """Port of sdhci_adma_table_pre() for one 4-byte aligned segment: TRAN descriptors, then NOP/END.
 
-    struct sdhci_adma2_32_desc is {le16 cmd, le16 len, le32 addr}; a segment
-    of SDHCI_MAX_ADMA bytes is written with length field 0 (= 65536).
+    A segment longer than host->max_adma (64 KiB) is cut into 32 KiB
+    descriptors until at most 64 KiB is left, which goes into one descriptor
+    (length field 0 = 65536). desc_sz 8 is struct sdhci_adma2_32_desc
+    {le16 cmd, le16 len, le32 addr}; 12 the 64-bit one with le32 addr_hi.
     """
     table = bytearray()
     addr, left = buffer_addr, length
-    while left:
-        chunk = min(left, SDHCI_MAX_ADMA)
-        table += _adma2_32_desc(R.ADMA2_TRAN_VALID, chunk & 0xFFFF, addr)
-        addr += chunk
-        left -= chunk
-    table += _adma2_32_desc(R.ADMA2_NOP_END_VALID, 0, 0)
+    while left > SDHCI_MAX_ADMA:
+        table += _adma_write_desc(desc_sz, R.ADMA2_TRAN_VALID, 32 * 1024, addr)
+        addr += 32 * 1024
+        left -= 32 * 1024
+    if left:
+        table += _adma_write_desc(desc_sz, R.ADMA2_TRAN_VALID, left, addr)
+    table += _adma_write_desc(desc_sz, R.ADMA2_NOP_END_VALID, 0, 0)
     return bytes(table)
 
 
-def _adma2_32_desc(cmd: int, length: int, addr: int) -> bytes:
-    return cmd.to_bytes(2, "little") + length.to_bytes(2, "little") + addr.to_bytes(4, "little")
+def _adma_write_desc(desc_sz: int, cmd: int, length: int, addr: int) -> bytes:
+    """sdhci_adma_write_desc(): cpu_to_le16(cmd), cpu_to_le16(len), the address (low word, high word if 64-bit)."""
+    return (cmd.to_bytes(2, "little") + (length & 0xFFFF).to_bytes(2, "little")
+            + addr.to_bytes(8 if desc_sz != R.SDHCI_ADMA2_32_DESC_SZ else 4, "little"))
+
+
+def sdhci_get_vdd_value(vdd: int) -> int:
+    """Port of sdhci_get_vdd_value(): Power Control voltage bits for OCR bit number ``vdd``."""
+    bit = 1 << vdd
+    if bit in (MMC_VDD_165_195, MMC_VDD_20_21):
+        return R.SDHCI_POWER_180
+    if bit in (MMC_VDD_29_30, MMC_VDD_30_31):
+        return R.SDHCI_POWER_300
+    if bit in (MMC_VDD_32_33, MMC_VDD_33_34, MMC_VDD_34_35, MMC_VDD_35_36):
+        return R.SDHCI_POWER_330
+    return 0
+
+
+#: sdhci_dumpregs(): the registers it reads, in the order of its pr_err() lines (width in bits).
+SDHCI_DUMPREGS = (
+    (R.SDHCI_DMA_ADDRESS, 32), (R.SDHCI_HOST_VERSION, 16), (R.SDHCI_BLOCK_SIZE, 16), (R.SDHCI_BLOCK_COUNT, 16),
+    (R.SDHCI_ARGUMENT, 32), (R.SDHCI_TRANSFER_MODE, 16), (R.SDHCI_PRESENT_STATE, 32), (R.SDHCI_HOST_CONTROL, 8),
+    (R.SDHCI_POWER_CONTROL, 8), (R.SDHCI_BLOCK_GAP_CONTROL, 8), (R.SDHCI_WAKE_UP_CONTROL, 8),
+    (R.SDHCI_CLOCK_CONTROL, 16), (R.SDHCI_TIMEOUT_CONTROL, 8), (R.SDHCI_INT_STATUS, 32), (R.SDHCI_INT_ENABLE, 32),
+    (R.SDHCI_SIGNAL_ENABLE, 32), (R.SDHCI_AUTO_CMD_STATUS, 16), (R.SDHCI_SLOT_INT_STATUS, 16),
+    (R.SDHCI_CAPABILITIES, 32), (R.SDHCI_CAPABILITIES_1, 32), (R.SDHCI_COMMAND, 16), (R.SDHCI_MAX_CURRENT, 32),
+    (R.SDHCI_RESPONSE, 32), (R.SDHCI_RESPONSE + 4, 32), (R.SDHCI_RESPONSE + 8, 32), (R.SDHCI_RESPONSE + 12, 32),
+    (R.SDHCI_HOST_CONTROL2, 16),
+)
 
 
 @dataclass
@@ -150,10 +193,9 @@ class SdhciHost:
         self.quirks_acmd12 = platform.quirk_multiblock_read_acmd12
         self.max_clk = 0
         self.timeout_clk = 0        # kHz, as host->timeout_clk
-        self.clock = 0              # requested SD clock (host->clock)
-        self.actual_clock = 0
-        self.bus_width = 1
-        self.ddr = False
+        self.clock = 0              # host->clock: the SD clock last requested by set_ios
+        self.actual_clock = 0       # mmc->actual_clock
+        self.timing = 0             # host->timing
         self.ier = 0
         self.pwr = 0
         self.sdma_boundary = R.SDHCI_DEFAULT_BOUNDARY_ARG
@@ -166,6 +208,7 @@ class SdhciHost:
         self.mrq_done = False
         self.blocks = 0
         self.pio_offset = 0
+        self.pio_buf = b""          # sg_miter over a write's buffer (zero-padded past its end)
         self.log = HostLog()
         self.mmc = MmcHost(
             ops=MmcHostOps(request=self.sdhci_request, req_cleanup_pending=self.req_cleanup_pending,
@@ -183,57 +226,87 @@ class SdhciHost:
             return "sdma"
         return "pio"
 
-    # --- setup and reset --------------------------------------------------
-    def sdhci_setup_host(self) -> DriverGen:
-        """Read version and capabilities; choose DMA, clocks and Auto-CMD flags as sdhci_setup_host()."""
-        version = yield Read(R.SDHCI_HOST_VERSION, 16)
-        self.version = (version & R.SDHCI_SPEC_VER_MASK) >> R.SDHCI_SPEC_VER_SHIFT
-        self.caps = yield Read(R.SDHCI_CAPABILITIES, 32)
-        if self.version >= R.SDHCI_SPEC_300:
-            self.caps1 = yield Read(R.SDHCI_CAPABILITIES_1, 32)
-        flags = 0
-        if self.caps & R.SDHCI_CAN_DO_SDMA:
-            flags |= SDHCI_USE_SDMA
-        if self.version >= R.SDHCI_SPEC_200 and self.caps & R.SDHCI_CAN_DO_ADMA2:
-            flags |= SDHCI_USE_ADMA
-        match self.transfer_request:
-            case "pio":
-                flags &= ~(SDHCI_USE_SDMA | SDHCI_USE_ADMA)
-            case "sdma":
-                if not flags & SDHCI_USE_SDMA:
-                    raise HostSetupError("transfer 'sdma' requested but the controller has no SDMA capability")
-                flags &= ~SDHCI_USE_ADMA
-            case "adma2":
-                if not flags & SDHCI_USE_ADMA:
-                    raise HostSetupError("transfer 'adma2' requested but the controller has no ADMA2 (or is v1.00)")
-                flags &= ~SDHCI_USE_SDMA
-        base_mask = R.SDHCI_CLOCK_V3_BASE_MASK if self.version >= R.SDHCI_SPEC_300 else R.SDHCI_CLOCK_BASE_MASK
-        self.max_clk = ((self.caps & base_mask) >> R.SDHCI_CLOCK_BASE_SHIFT) * 1_000_000
-        if self.max_clk == 0:
-            raise HostSetupError("Hardware doesn't specify base clock frequency (Capabilities bits 15:8 are 0)")
-        self.timeout_clk = (self.caps & R.SDHCI_TIMEOUT_CLK_MASK) >> R.SDHCI_TIMEOUT_CLK_SHIFT
-        if self.caps & R.SDHCI_TIMEOUT_CLK_UNIT:
-            self.timeout_clk *= 1000
-        if self.timeout_clk == 0:
-            raise HostSetupError("Hardware doesn't specify timeout clock frequency (Capabilities bits 5:0 are 0)")
-        if self.quirks_acmd12:
-            flags |= SDHCI_AUTO_CMD12
-        if self.version >= R.SDHCI_SPEC_300 and (flags & SDHCI_USE_ADMA or not flags & SDHCI_USE_SDMA):
-            flags |= SDHCI_AUTO_CMD23
-        self.flags = flags
+    @property
+    def bus_width(self) -> int:
+        """The data bus width (bits) last set through set_ios."""
+        return self.mmc.ios.bus_width
+
+    @property
+    def ddr(self) -> bool:
+        """Whether DDR52 timing is set on the host."""
+        return self.timing == MMC_TIMING_MMC_DDR52
 
     @property
     def can_do_8bit(self) -> bool:
+        """8-bit Support for Embedded Device (Capabilities bit 18)."""
         return bool(self.caps & R.SDHCI_CAN_DO_8BIT)
 
     @property
     def can_do_hispd(self) -> bool:
+        """High Speed Support: sdhci sets MMC_CAP_MMC_HIGHSPEED from it."""
         return bool(self.caps & R.SDHCI_CAN_DO_HISPD)
 
     @property
     def can_do_ddr50(self) -> bool:
         """DDR50 in Capabilities 0x44 (v3.00+): the host can clock data on both edges."""
         return bool(self.caps1 & R.SDHCI_SUPPORT_DDR50)
+
+    # --- setup and reset --------------------------------------------------
+    def sdhci_setup_host(self) -> DriverGen:
+        """Port of sdhci_setup_host(), __sdhci_read_caps() included: reset, capabilities, DMA, clocks, limits."""
+        # __sdhci_read_caps(): sdhci_do_reset(host, SDHCI_RESET_ALL) before reading anything.
+        yield from self.sdhci_reset(R.SDHCI_RESET_ALL)
+        version = yield Read(R.SDHCI_HOST_VERSION, 16)
+        self.version = (version & R.SDHCI_SPEC_VER_MASK) >> R.SDHCI_SPEC_VER_SHIFT
+        self.caps = yield Read(R.SDHCI_CAPABILITIES, 32)
+        if self.version >= R.SDHCI_SPEC_300:
+            self.caps1 = yield Read(R.SDHCI_CAPABILITIES_1, 32)
+        flags = 0
+        # The requested transfer mode works as SDHCI_QUIRK_BROKEN_DMA / SDHCI_QUIRK_BROKEN_ADMA would.
+        if self.caps & R.SDHCI_CAN_DO_SDMA and self.transfer_request not in ("pio", "adma2"):
+            flags |= SDHCI_USE_SDMA
+        if (self.version >= R.SDHCI_SPEC_200 and self.caps & R.SDHCI_CAN_DO_ADMA2
+                and self.transfer_request not in ("pio", "sdma")):
+            flags |= SDHCI_USE_ADMA
+        if self.caps & R.SDHCI_CAN_64BIT:                       # sdhci_can_64bit_dma() without v4 mode
+            flags |= SDHCI_USE_64_BIT_DMA
+        if flags & (SDHCI_USE_SDMA | SDHCI_USE_ADMA) and self.platform.quirk_broken_64bit_dma:
+            flags &= ~SDHCI_USE_64_BIT_DMA                      # sdhci_set_dma_mask(): 32-bit mask
+        if flags & SDHCI_USE_64_BIT_DMA:                        # SDMA does not support 64-bit DMA if v4 mode not set
+            flags &= ~SDHCI_USE_SDMA
+        if self.transfer_request == "sdma" and not flags & SDHCI_USE_SDMA:
+            raise HostSetupError("transfer 'sdma' requested but the host cannot use SDMA (no capability, "
+                                 "or 64-bit DMA without v4 mode)")
+        if self.transfer_request == "adma2" and not flags & SDHCI_USE_ADMA:
+            raise HostSetupError("transfer 'adma2' requested but the controller has no ADMA2 (or is v1.00)")
+        base_mask = R.SDHCI_CLOCK_V3_BASE_MASK if self.version >= R.SDHCI_SPEC_300 else R.SDHCI_CLOCK_BASE_MASK
+        self.max_clk = ((self.caps & base_mask) >> R.SDHCI_CLOCK_BASE_SHIFT) * 1_000_000
+        if self.max_clk == 0:
+            raise HostSetupError("Hardware doesn't specify base clock frequency (Capabilities bits 15:8 are 0)")
+        self.mmc.f_max = self.max_clk                           # no programmable clock (Clock Multiplier 0)
+        self.timeout_clk = (self.caps & R.SDHCI_TIMEOUT_CLK_MASK) >> R.SDHCI_TIMEOUT_CLK_SHIFT
+        if self.caps & R.SDHCI_TIMEOUT_CLK_UNIT:
+            self.timeout_clk *= 1000
+        if self.timeout_clk == 0:
+            raise HostSetupError("Hardware doesn't specify timeout clock frequency (Capabilities bits 5:0 are 0)")
+        self.mmc.max_busy_timeout = (1 << 27) // self.timeout_clk
+        if self.quirks_acmd12:
+            flags |= SDHCI_AUTO_CMD12
+        if self.version >= R.SDHCI_SPEC_300 and (flags & SDHCI_USE_ADMA or not flags & SDHCI_USE_SDMA):
+            flags |= SDHCI_AUTO_CMD23
+        self.flags = flags
+        # max_current_caps only feeds mmc->max_current_* (power class); the read is what counts here.
+        yield Read(R.SDHCI_MAX_CURRENT, 32)
+        if self.ocr_avail == 0:
+            raise HostSetupError("Hardware doesn't report any support voltages (Capabilities bits 26:24 are 0)")
+        self.mmc.max_req_size = 524288
+        if flags & SDHCI_USE_SDMA and not flags & SDHCI_USE_ADMA:
+            # max_segs == 1: sdhci_allocate_bounce_buffer() limits a request to its 64 KiB
+            # (the emulated bounce buffer is platform.dma_buffer_addr).
+            self.mmc.max_req_size = SDHCI_BOUNCE_SIZE
+        blk = (self.caps & R.SDHCI_MAX_BLOCK_MASK) >> R.SDHCI_MAX_BLOCK_SHIFT
+        self.mmc.max_blk_size = 512 << (blk if blk < 3 else 0)
+        self.mmc.max_blk_count = 65535
 
     def sdhci_reset(self, mask: int) -> DriverGen:
         """Port of sdhci_reset(): set the reset bits, wait up to 100 ms (udelay 10) for them to clear."""
@@ -242,7 +315,7 @@ class SdhciHost:
             self.clock = 0
         result = yield Poll(R.SDHCI_SOFTWARE_RESET, 8, mask, 0, interval_ns=10_000, timeout_ns=100_000_000)
         if result.timed_out:
-            self.log.errors.append(f"Reset 0x{mask:x} never completed")
+            yield from self.sdhci_dumpregs(f"Reset 0x{mask:x} never completed")
 
     def sdhci_init(self, soft: bool = False) -> DriverGen:
         """Port of sdhci_init(): reset, then sdhci_set_default_irqs()."""
@@ -253,27 +326,21 @@ class SdhciHost:
         yield Write(R.SDHCI_INT_ENABLE, 32, self.ier)
         yield Write(R.SDHCI_SIGNAL_ENABLE, 32, 0)
 
-    # --- power, clock, bus (sdhci_set_ios pieces) -------------------------
-    def sdhci_set_power(self, on: bool) -> DriverGen:
-        """Port of sdhci_set_power_noreg(): highest supported voltage (3.3, 3.0 then 1.8 V)."""
-        pwr = 0
-        if on:
-            if self.caps & R.SDHCI_CAN_VDD_330:
-                pwr = R.SDHCI_POWER_330
-            elif self.caps & R.SDHCI_CAN_VDD_300:
-                pwr = R.SDHCI_POWER_300
-            else:
-                pwr = R.SDHCI_POWER_180
-        if pwr == self.pwr:
-            return
-        self.pwr = pwr
-        yield Write(R.SDHCI_POWER_CONTROL, 8, 0)
-        if pwr:
-            yield Write(R.SDHCI_POWER_CONTROL, 8, pwr | R.SDHCI_POWER_ON)
+    def sdhci_dumpregs(self, reason: str) -> DriverGen:
+        """Port of sdhci_dumpregs() after the pr_err() naming ``reason``: every register read once, for the log."""
+        self.log.errors.append(reason)
+        for offset, width in SDHCI_DUMPREGS:
+            yield Read(offset, width)
+        if self.flags & SDHCI_USE_ADMA:
+            yield Read(R.SDHCI_ADMA_ERROR, 32)
+            if self.flags & SDHCI_USE_64_BIT_DMA:
+                yield Read(R.SDHCI_ADMA_ADDRESS_HI, 32)
+            yield Read(R.SDHCI_ADMA_ADDRESS, 32)
 
+    # --- power, clock, bus: sdhci_set_ios and its pieces -------------------
     @property
     def ocr_avail(self) -> int:
-        """mmc->ocr_avail from the voltage capabilities."""
+        """mmc->ocr_avail from the voltage capabilities (sdhci_setup_host)."""
         ocr = 0
         if self.caps & R.SDHCI_CAN_VDD_330:
             ocr |= MMC_VDD_32_33 | MMC_VDD_33_34
@@ -283,26 +350,45 @@ class SdhciHost:
             ocr |= MMC_VDD_165_195
         return ocr
 
+    def sdhci_set_power(self, mode: int, vdd: int) -> DriverGen:
+        """Port of sdhci_set_power_noreg(): Power Control from the OCR bit number, cleared before a new value."""
+        pwr = sdhci_get_vdd_value(vdd) if mode != MMC_POWER_OFF else 0
+        if pwr == self.pwr:
+            return
+        self.pwr = pwr
+        yield Write(R.SDHCI_POWER_CONTROL, 8, 0)
+        if pwr:
+            yield Write(R.SDHCI_POWER_CONTROL, 8, pwr | R.SDHCI_POWER_ON)
+
     def sdhci_set_clock(self, clock: int) -> DriverGen:
-        """Port of sdhci_set_clock() + sdhci_enable_clk(): stop, divide, wait stable (150 ms), enable."""
-        self.clock = clock
+        """Port of sdhci_set_clock() (v5.10): stop the clock, then divide and enable unless 0."""
         self.actual_clock = 0
         yield Write(R.SDHCI_CLOCK_CONTROL, 16, 0)
         if clock == 0:
             return
         clk, self.actual_clock = sdhci_calc_clk(self.version, self.max_clk, clock)
+        yield from self.sdhci_enable_clk(clk)
+
+    def sdhci_enable_clk(self, clk: int) -> DriverGen:
+        """Port of sdhci_enable_clk(): Internal Clock Enable, wait up to 150 ms (udelay 10), then SD Clock Enable.
+
+        The last write is the value read back (Internal Clock Stable included) | SD Clock Enable.
+        """
         clk |= R.SDHCI_CLOCK_INT_EN
         yield Write(R.SDHCI_CLOCK_CONTROL, 16, clk)
         result = yield Poll(R.SDHCI_CLOCK_CONTROL, 16, R.SDHCI_CLOCK_INT_STABLE, R.SDHCI_CLOCK_INT_STABLE,
                             interval_ns=10_000, timeout_ns=150_000_000)
         if result.timed_out:
-            self.log.errors.append("Internal clock never stabilised")
+            yield from self.sdhci_dumpregs("Internal clock never stabilised")
             return
-        clk |= R.SDHCI_CLOCK_CARD_EN
-        yield Write(R.SDHCI_CLOCK_CONTROL, 16, clk)
+        yield Write(R.SDHCI_CLOCK_CONTROL, 16, result.value | R.SDHCI_CLOCK_CARD_EN)
 
     def sdhci_set_bus_width(self, width: int) -> DriverGen:
-        """Port of sdhci_set_bus_width(): 8-bit, 4-bit or 1-bit in Host Control 1."""
+        """Port of sdhci_set_bus_width(): 8-bit, 4-bit or 1-bit in Host Control 1.
+
+        The board's MMC_CAP_8_BIT_DATA is taken as the controller's 8-bit
+        capability (mmc_init never asks for 8 bits without it).
+        """
         ctrl = yield Read(R.SDHCI_HOST_CONTROL, 8)
         if width == 8:
             ctrl &= ~R.SDHCI_CTRL_4BITBUS
@@ -315,35 +401,59 @@ class SdhciHost:
             else:
                 ctrl &= ~R.SDHCI_CTRL_4BITBUS
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
-        self.bus_width = width
 
-    def sdhci_set_ios(self, clock: int, width: int, hs: bool, ddr: bool = False) -> DriverGen:
-        """The part of sdhci_set_ios() for legacy, high-speed SDR and DDR52 timing.
+    def sdhci_set_uhs_signaling(self, timing: int) -> DriverGen:
+        """Port of sdhci_set_uhs_signaling(): UHS Mode Select, DDR50 for MMC DDR52, else SDR12 (0)."""
+        ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
+        ctrl2 &= ~R.SDHCI_CTRL_UHS_MASK
+        if timing == MMC_TIMING_MMC_DDR52:
+            ctrl2 |= R.SDHCI_CTRL_UHS_DDR50
+        yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2)
 
-        Clock, bus width and High Speed Enable; on a timing change of a
-        v3.00+ host the SD clock is stopped, UHS Mode Select in Host
-        Control 2 set (sdhci_set_uhs_signaling: DDR50 for MMC DDR52) and the
-        clock restarted.
+    def sdhci_set_ios(self) -> DriverGen:
+        """Port of sdhci_set_ios() (v5.10) for self.mmc.ios, as mmc_set_ios() calls it.
+
+        Clock if changed, power, bus width, High Speed Enable; on a v3.00+
+        host also driver type B in Host Control 2, SD clock off, UHS Mode
+        Select, and the clock set again (every call restarts it). Preset
+        values stay disabled (SDHCI_QUIRK2_PRESET_VALUE_BROKEN).
         """
-        if clock != self.clock:
-            yield from self.sdhci_set_clock(clock)
-        yield from self.sdhci_set_bus_width(width)
+        ios = self.mmc.ios
+        if not ios.clock or ios.clock != self.clock:
+            yield from self.sdhci_set_clock(ios.clock)
+            self.clock = ios.clock
+        yield from self.sdhci_set_power(ios.power_mode, ios.vdd)
+        yield from self.sdhci_set_bus_width(ios.bus_width)
         ctrl = yield Read(R.SDHCI_HOST_CONTROL, 8)
-        if hs or ddr:
+        if ios.timing in (MMC_TIMING_MMC_HS, MMC_TIMING_MMC_DDR52):
             ctrl |= R.SDHCI_CTRL_HISPD
         else:
             ctrl &= ~R.SDHCI_CTRL_HISPD
+        if self.version < R.SDHCI_SPEC_300:
+            yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
+            return
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
-        if self.version >= R.SDHCI_SPEC_300 and ddr != self.ddr:
-            clk = yield Read(R.SDHCI_CLOCK_CONTROL, 16)
-            yield Write(R.SDHCI_CLOCK_CONTROL, 16, clk & ~R.SDHCI_CLOCK_CARD_EN)
-            ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
-            ctrl2 &= ~R.SDHCI_CTRL_UHS_MASK
-            if ddr:
-                ctrl2 |= R.SDHCI_CTRL_UHS_DDR50
-            yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2)
-            self.ddr = ddr
-            yield from self.sdhci_set_clock(self.clock)
+        ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
+        yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2 & ~R.SDHCI_CTRL_DRV_TYPE_MASK)   # | SDHCI_CTRL_DRV_TYPE_B (0)
+        clk = yield Read(R.SDHCI_CLOCK_CONTROL, 16)
+        yield Write(R.SDHCI_CLOCK_CONTROL, 16, clk & ~R.SDHCI_CLOCK_CARD_EN)
+        yield from self.sdhci_set_uhs_signaling(ios.timing)
+        self.timing = ios.timing
+        yield from self.sdhci_set_clock(self.clock)
+
+    def sdhci_start_signal_voltage_switch_330(self) -> DriverGen:
+        """Port of sdhci_start_signal_voltage_switch() for MMC_SIGNAL_VOLTAGE_330 (mmc_power_up's initial one).
+
+        v3.00+: clear 1.8V Signaling Enable, wait 5 ms (usleep_range(5000, 5500)), read it back.
+        """
+        if self.version < R.SDHCI_SPEC_300:
+            return
+        ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
+        yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2 & ~R.SDHCI_CTRL_VDD_180)
+        yield Delay(5_000_000)
+        ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
+        if ctrl2 & R.SDHCI_CTRL_VDD_180:
+            self.log.errors.append("3.3V regulator output did not become stable")
 
     # --- sending a command --------------------------------------------------
     @staticmethod
@@ -371,7 +481,7 @@ class SdhciHost:
         # while (readl(PRESENT_STATE) & mask) { if (!timeout) fail; timeout--; mdelay(1); }: 11 reads over 10 ms.
         result = yield Poll(R.SDHCI_PRESENT_STATE, 32, mask, 0, interval_ns=1_000_000, timeout_ns=10_000_000)
         if result.timed_out:
-            self.log.errors.append(f"Controller never released inhibit bit(s) for CMD{cmd.opcode}")
+            yield from self.sdhci_dumpregs(f"Controller never released inhibit bit(s) for CMD{cmd.opcode}")
             cmd.error = -EIO
             self.sdhci_finish_mrq(mrq)
             return False
@@ -407,25 +517,35 @@ class SdhciHost:
         yield Write(R.SDHCI_TIMEOUT_CONTROL, 8, count)
 
     def sdhci_prepare_data(self, cmd: MmcCommand) -> DriverGen:
-        """Port of sdhci_prepare_data(): DMA mapping (ADMA2 table or SDMA address) or PIO, then block info."""
+        """Port of sdhci_prepare_data(): sdhci_initialize_data, sdhci_prepare_dma, sdhci_set_block_info.
+
+        DMA: the buffer is at platform.dma_buffer_addr (for SDMA it stands for
+        the bounce buffer the write is copied into); ADMA2 gets its table at
+        platform.adma_table_addr. A write's scatterlist may reach past the
+        caller's buffer (mmcpstore's sg_init_one): those bytes read as zeros.
+        """
         data = cmd.data
         assert data is not None
         self.data = data
         self.data_early = False
         data.bytes_xfered = 0
+        length = data.blksz * data.blocks
         if self.flags & (SDHCI_USE_SDMA | SDHCI_USE_ADMA):
             self.flags |= SDHCI_REQ_USE_DMA
-        else:
-            self.flags &= ~SDHCI_REQ_USE_DMA
         yield from self.sdhci_config_dma()
+        if not data.flags & MMC_DATA_READ:
+            self.pio_buf = bytes(data.buf[:length]).ljust(length, b"\0")
         if self.flags & SDHCI_REQ_USE_DMA:
             buffer_addr = self.platform.dma_buffer_addr
             if not data.flags & MMC_DATA_READ:
-                yield MemWrite(buffer_addr, bytes(data.buf))
+                yield MemWrite(buffer_addr, self.pio_buf)
             if self.flags & SDHCI_USE_ADMA:
-                table = sdhci_adma_table(buffer_addr, data.blksz * data.blocks)
-                yield MemWrite(self.platform.adma_table_addr, table)
-                yield Write(R.SDHCI_ADMA_ADDRESS, 32, self.platform.adma_table_addr)
+                desc_sz = SDHCI_ADMA2_64_DESC_SZ if self.flags & SDHCI_USE_64_BIT_DMA else R.SDHCI_ADMA2_32_DESC_SZ
+                yield MemWrite(self.platform.adma_table_addr, sdhci_adma_table(buffer_addr, length, desc_sz))
+                # sdhci_set_adma_addr()
+                yield Write(R.SDHCI_ADMA_ADDRESS, 32, self.platform.adma_table_addr & U32_MAX)
+                if self.flags & SDHCI_USE_64_BIT_DMA:
+                    yield Write(R.SDHCI_ADMA_ADDRESS_HI, 32, self.platform.adma_table_addr >> 32)
             else:
                 yield Write(R.SDHCI_DMA_ADDRESS, 32, buffer_addr)
         else:
@@ -436,13 +556,16 @@ class SdhciHost:
         yield Write(R.SDHCI_BLOCK_COUNT, 16, data.blocks)
 
     def sdhci_config_dma(self) -> DriverGen:
-        """Port of sdhci_config_dma(): DMA Select in Host Control 1 (v2.00 and later only)."""
+        """Port of sdhci_config_dma(): DMA Select in Host Control 1 (v2.00 and later only).
+
+        SDMA is select 0; ADMA2 is ADMA32, or ADMA64 with 64-bit DMA (no v4 mode).
+        """
         if self.version < R.SDHCI_SPEC_200:
             return
         ctrl = yield Read(R.SDHCI_HOST_CONTROL, 8)
         ctrl &= ~R.SDHCI_CTRL_DMA_MASK
-        if self.flags & SDHCI_REQ_USE_DMA:
-            ctrl |= R.SDHCI_CTRL_ADMA32 if self.flags & SDHCI_USE_ADMA else R.SDHCI_CTRL_SDMA
+        if self.flags & SDHCI_REQ_USE_DMA and self.flags & SDHCI_USE_ADMA:
+            ctrl |= R.SDHCI_CTRL_ADMA64 if self.flags & SDHCI_USE_64_BIT_DMA else R.SDHCI_CTRL_ADMA32
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
 
     def sdhci_set_transfer_irqs(self) -> DriverGen:
@@ -514,7 +637,8 @@ class SdhciHost:
         cmd = self.cmd
         if cmd is None:
             if not self.pending_reset:
-                self.log.errors.append(f"Got command interrupt 0x{intmask:08x} even though no command operation was in progress")
+                yield from self.sdhci_dumpregs(f"Got command interrupt 0x{intmask:08x} even though no command "
+                                               "operation was in progress")
             return 0
         if intmask & (R.SDHCI_INT_TIMEOUT | R.SDHCI_INT_CRC | R.SDHCI_INT_END_BIT | R.SDHCI_INT_INDEX):
             cmd.error = -ETIMEDOUT if intmask & R.SDHCI_INT_TIMEOUT else -EILSEQ
@@ -524,6 +648,13 @@ class SdhciHost:
                 return R.SDHCI_INT_DATA_CRC
             self.sdhci_finish_mrq(cmd.mrq)
             return 0
+        if intmask & R.SDHCI_INT_AUTO_CMD_ERR:                # auto-CMD23 error
+            status = yield Read(R.SDHCI_AUTO_CMD_STATUS, 16)
+            if cmd.mrq is not None and self.sdhci_auto_cmd23(cmd.mrq):
+                assert cmd.mrq.sbc is not None
+                cmd.mrq.sbc.error = -ETIMEDOUT if status & R.SDHCI_AUTO_CMD_TIMEOUT else -EILSEQ
+                self.sdhci_finish_mrq(cmd.mrq)
+                return 0
         if intmask & R.SDHCI_INT_RESPONSE:
             yield from self.sdhci_finish_command()
         return 0
@@ -540,7 +671,7 @@ class SdhciHost:
                     word = yield Read(R.SDHCI_RESPONSE + (3 - i) * 4, 32)
                     words.append(word)
                 # sdhci_read_rsp_136(): the CRC byte is stripped, shift everything up by 8.
-                cmd.resp = [((words[i] << 8) | (words[i + 1] >> 24 if i < 3 else 0)) & 0xFFFF_FFFF for i in range(4)]
+                cmd.resp = [((words[i] << 8) | (words[i + 1] >> 24 if i < 3 else 0)) & U32_MAX for i in range(4)]
             else:
                 cmd.resp[0] = yield Read(R.SDHCI_RESPONSE, 32)
         if cmd.flags & MMC_RSP_BUSY and cmd.data is None and cmd is self.data_cmd:
@@ -574,15 +705,17 @@ class SdhciHost:
                     self.sdhci_finish_mrq(data_cmd.mrq)
                     return
             if not self.pending_reset:
-                self.log.errors.append(f"Got data interrupt 0x{intmask:08x} even though no data operation was in progress")
+                yield from self.sdhci_dumpregs(f"Got data interrupt 0x{intmask:08x} even though no data operation "
+                                               "was in progress")
             return
         if intmask & R.SDHCI_INT_DATA_TIMEOUT:
             data.error = -ETIMEDOUT
         elif intmask & R.SDHCI_INT_DATA_END_BIT:
             data.error = -EILSEQ
-        elif intmask & R.SDHCI_INT_DATA_CRC:
+        elif intmask & R.SDHCI_INT_DATA_CRC and R.SDHCI_GET_CMD((yield Read(R.SDHCI_COMMAND, 16))) != MMC_BUS_TEST_R:
             data.error = -EILSEQ
         elif intmask & R.SDHCI_INT_ADMA_ERROR:
+            yield from self.sdhci_dumpregs(f"ADMA error: 0x{intmask:08x}")   # sdhci_adma_show_error()
             data.error = -EIO
         if data.error:
             self.log.errors.append(f"data error {data.error} (status 0x{intmask:08x})")
@@ -603,7 +736,11 @@ class SdhciHost:
                 yield from self.sdhci_finish_data()
 
     def sdhci_transfer_pio(self) -> DriverGen:
-        """Port of sdhci_transfer_pio(): move whole blocks while the buffer is ready."""
+        """Port of sdhci_transfer_pio(): whole blocks while Buffer Read/Write Enable is set in Present State.
+
+        The words are the little-endian packing of sdhci_read_block_pio() /
+        sdhci_write_block_pio(), done in one burst per block.
+        """
         data = self.data
         assert data is not None
         if self.blocks == 0:
@@ -620,7 +757,8 @@ class SdhciHost:
                 assert isinstance(data.buf, bytearray)
                 data.buf[self.pio_offset:self.pio_offset + data.blksz] = b"".join(w.to_bytes(4, "little") for w in got)
             else:
-                block = bytes(data.buf[self.pio_offset:self.pio_offset + data.blksz])
+                block = self.pio_buf[self.pio_offset:self.pio_offset + data.blksz]
+                # sdhci_write_block_pio(): byte i of each 4 goes to bits 8i..8i+7 of the word.
                 yield WriteBurst(R.SDHCI_BUFFER, tuple(int.from_bytes(block[i:i + 4], "little")
                                                        for i in range(0, data.blksz, 4)))
             self.pio_offset += data.blksz
@@ -744,7 +882,7 @@ class SdhciHost:
         start = yield Now()
         err = yield from self._complete(start + MMC_REQUEST_TIMEOUT_MS * 1_000_000_000)
         if err == -ETIMEDOUT and not self.mrq_done:
-            self.log.errors.append("Timeout waiting for hardware interrupt")
+            yield from self.sdhci_dumpregs("Timeout waiting for hardware interrupt")   # sdhci_timeout_timer()
             if self.cmd is not None:
                 self.cmd.error = -ETIMEDOUT
             elif mrq.data is not None:

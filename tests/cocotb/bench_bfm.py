@@ -386,3 +386,34 @@ async def contention_is_reported(dut) -> None:
     await host.idle(1)
     dut.dat_oe.value = 0
     assert [v.code for v in bfm.violations] == ["cmd-contention", "dat-contention"]
+
+
+@cocotb.test()
+async def read_multiple_stopped_by_cmd12(dut) -> None:
+    card = pinned_card()
+    host, bfm = await start(dut, card)
+    await identify(host)
+    await host.command(7, RCA << 16)               # the medium is blank (zeros): DAT0 reads 0 while driven
+
+    await host.send_command(18, 200)
+    reader = cocotb.start_soon(host.read_block(1))
+    response, _ = await host.response()
+    assert state_of(r1_status(response, 18)) == 4
+    data, crcs, nac = await reader
+    assert data == bytes(512) and crcs == (0,) and nac == NAC
+
+    # Second block: NAC cells after the first block's end bit, then 0s. Stop
+    # it with CMD12 halfway; the card drives NST = 2 more cells after the
+    # CMD12 end bit, then releases DAT (the pull-up reads 1).
+    await host.idle(NAC + 200)
+    await host.send_command(12, 0)                 # returns at the end of CMD12's end bit
+    low = 0
+    while True:
+        await dut.sdclk.rising_edge                # sample each following cell
+        if int(dut.dat_i.value) & 1:
+            break
+        low += 1
+    assert low == 2, f"card drove {low} cells after CMD12's end bit, NST is 2"
+    stopped = [r for r in bfm.records if r.kind == "data"][-1]
+    assert stopped.detail["stopped"] and stopped.detail["block"] == 1
+    bfm.assert_clean()

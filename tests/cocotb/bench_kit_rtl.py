@@ -31,9 +31,9 @@ from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, M
     MMC_RSP_R1, MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, \
     mmc_set_data_timeout
 from sdhci.driver.mmc_init import InitSettings, mmc_init
-from sdhci.driver.ops import Poll
+from sdhci.driver.ops import Poll, Write
 from sdhci.emulation import PanicSession
-from sdhci.regmap import SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT
+from sdhci.regmap import SDHCI_COMMAND, SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT
 
 # Linux's eMMC bring-up on a v3.00 host with 8-bit and high speed and a card
 # with a cache (drivers/mmc/core/mmc.c): CMD0, CMD1 (query), CMD0, CMD1
@@ -103,35 +103,51 @@ async def panic_write_against_model(dut) -> None:
     assert await env.runner.run(session.host.mmc_wait_for_req(MmcRequest(cmd=cmd, data=back, stop=stop))) == 0
     assert bytes(back.buf) == rtl.record[:16 * 512]
     assert [r.cmd for r in bfm.records if r.kind == "command"][-2:] == [18, 12]
+
+    # A hole in the register map answers SLVERR: the adapter records it, reads 0, does not raise.
+    assert env.adapter.errors == []
+    assert await env.adapter.read(0x80, 32) == 0
+    assert [(e.kind, e.offset, e.response) for e in env.adapter.errors] == [("read", 0x80, "SLVERR")]
     bfm.assert_clean()
 
 
-# Error injection: the card's TAAC is 10 us so the data timeout is short:
-# mmc_set_data_timeout gives 10 us x 10 x 2^R2W_FACTOR(4) = 1.6 ms for a
-# write, req_completion_poll gets 1.6 ms / 1 ms = 1 ms, and sdhci_calc_timeout
-# picks n = 4: 2^(13+4) / 50 MHz = 2.62144 ms >= 1.6 ms > 1.31072 ms (n = 3).
+# Auto CMD12 and error injection run sdhci_top with BASE_CLK_MHZ = 25 (the
+# pytest entry sets the parameter; half the clk edges of the bring-up to
+# simulate) and the platform quirk that makes sdhci.c use Auto CMD12. The
+# card's TAAC is 10 us so the data timeout is short: mmc_set_data_timeout
+# gives 10 us x 10 x 2^R2W_FACTOR(4) = 1.6 ms for a write,
+# req_completion_poll gets 1.6 ms / 1 ms = 1 ms, and sdhci_calc_timeout
+# with TMCLK = 25 MHz picks n = 3: 2^(13+3) / 25 MHz = 2.62144 ms >= 1.6 ms
+# > 1.31072 ms (n = 2). The SD clock is the base clock (52 MHz asked, N = 0).
+ERR_BASE_MHZ = 25
+ERR_CLK_PS = 1_000_000 // ERR_BASE_MHZ          # 40 ns, also the SD clock period
 ERR_TAAC_NS = 10_000
-ERR_TIMEOUT_CONTROL = 4
-ERR_DATA_TIMEOUT_PS = (1 << 17) * 20_000
+ERR_TIMEOUT_CONTROL = 3
+ERR_DATA_TIMEOUT_PS = (1 << 16) * ERR_CLK_PS
+CLEAN_SECTS = 128                     # the clean 64 KiB write first: 128 blocks on the bus and on the card
 ERR_SECTS = 16
+ERR_BLOCK = CLEAN_SECTS + 2           # lifetime block: 3rd block of the CRC fault's write, 1st of the stall's
 ERR_STALL_PS = 4_000_000_000          # 4 ms: beyond the 2.62 ms data timeout
 
 
 def error_config():
-    config = kit_config()
+    config = kit_config(ERR_BASE_MHZ, auto_cmd12=True)
     config.card = replace(config.card, taac_ns=ERR_TAAC_NS, timing=replace(
         config.card.timing,
-        # lifetime block 2: the first block of the third write (the second
-        # write's CRC error leaves two accepted blocks behind it)
-        injected_stalls=[InjectedStall(block=2, duration_ps=ERR_STALL_PS)]))
+        # the card counts accepted blocks: the clean write's 128, then two of
+        # the CRC fault's write (its third is refused), so the stall's first
+        # block is lifetime block 130
+        injected_stalls=[InjectedStall(block=ERR_BLOCK, duration_ps=ERR_STALL_PS)]))
     return config
 
 
 @cocotb.test()
-async def error_injection(dut) -> None:
+async def auto_cmd12_and_error_injection(dut) -> None:
     session = PanicSession(error_config())
-    faults = BfmFaults(drop_response={(25, 0)}, corrupt_write_crc={2})
-    env = await start_kit(dut, session.card, faults=faults)
+    # the BFM counts every block it receives: 128 clean, then 2 good + the corrupted one
+    faults = BfmFaults(drop_response={(25, 1)}, corrupt_write_crc={ERR_BLOCK})
+    assert int(dut.BASE_CLK_MHZ.value) == ERR_BASE_MHZ
+    env = await start_kit(dut, session.card, faults=faults, clk_period_ps=ERR_CLK_PS)
     run = session.config.run
     session.mmc_card = await env.runner.run(mmc_init(session.host, InitSettings(run.bus_width, run.sd_clock_hz,
                                                                                 run.enable_cache)))
@@ -140,12 +156,12 @@ async def error_injection(dut) -> None:
     part_byte = cxt.start_sect * 512
     rng = random.Random(5)
 
-    async def panic_write(off: int) -> tuple[int, bytes]:
+    async def panic_write(off: int, sects: int = ERR_SECTS) -> tuple[int, bytes]:
         # A new panic on the booted board: the patch never releases the host
         # claim (MMCPSTORE.md), so the bench does, between scenarios.
         host.mmc.claimed = False
-        buf = rng.randbytes(ERR_SECTS * 512)
-        return await env.runner.run(cxt.mmcpstore_panic_write(buf, off, ERR_SECTS)), buf
+        buf = rng.randbytes(sects * 512)
+        return await env.runner.run(cxt.mmcpstore_panic_write(buf, off, sects)), buf
 
     async def stop_transmission() -> None:
         cmd = MmcCommand(opcode=MMC_STOP_TRANSMISSION, arg=0, flags=MMC_RSP_R1B | MMC_CMD_AC, busy_timeout=100)
@@ -154,18 +170,34 @@ async def error_injection(dut) -> None:
     def records_since(t_ps: int, kind: str) -> list:
         return [r for r in bfm.records if r.kind == kind and r.start_ps >= t_ps]
 
+    # 0. A clean 64 KiB panic write with Auto CMD12: the driver writes CMD25
+    #    only; the controller sends CMD12 itself after the last block's busy.
+    t0 = now_ps()
+    returned, buf = await panic_write(0, CLEAN_SECTS)
+    assert returned == 0 and cxt.last.poll_result == 0
+    assert [r.cmd for r in records_since(t0, "command")] == [25, 12]
+    assert not any(isinstance(r.op, Write) and r.op.offset == SDHCI_COMMAND and r.op.value >> 8 == 12
+                   for r in env.runner.log if r.start_ps >= t0), "CMD12 must not be written by the driver"
+    # sdhci_top (rtl_model/README.md) sends it once the last block's busy has
+    # ended: start bit within a few SD clocks of DAT0 going high
+    cmd12 = records_since(t0, "command")[1]
+    last_busy = records_since(records_since(t0, "crc_status")[-1].end_ps, "busy")[0]
+    assert 0 <= cmd12.start_ps - last_busy.end_ps <= 4 * ERR_CLK_PS
+    assert len(records_since(t0, "data")) == CLEAN_SECTS
+    assert session.card.read(USER, part_byte, len(buf)) == buf
+
     # 1. Command timeout: CMD25's response never reaches CMD. The RTL flags a
     #    Command Timeout (no start bit 64 clocks after the end bit), the driver
     #    records -ETIMEDOUT, sends no data, and mmcpstore still returns 0.
     t1 = now_ps()
-    returned, _ = await panic_write(0)
+    returned, _ = await panic_write(256)
     assert returned == 0 and cxt.last.cmd_error == -ETIMEDOUT
     assert records_since(t1, "data") == []
     cmd25 = records_since(t1, "command")[0]
     seen = next(r for r in env.runner.log if r.start_ps >= t1 and isinstance(r.op, Poll)
                 and r.op.offset == SDHCI_INT_STATUS and r.value.value & SDHCI_INT_TIMEOUT)
     # the status read that saw it started no earlier than 64 clocks after the end bit
-    assert seen.end_ps >= cmd25.end_ps + 64 * SD_PERIOD_PS
+    assert seen.end_ps >= cmd25.end_ps + 64 * ERR_CLK_PS
     assert host.log.timeout_control[-1] == ERR_TIMEOUT_CONTROL
     await stop_transmission()                       # the card waits in rcv since CMD25
 
@@ -173,30 +205,30 @@ async def error_injection(dut) -> None:
     #    101, the RTL raises Data CRC Error, the driver records -EILSEQ, resets
     #    and sends CMD12; only blocks 0 and 1 reach the card; returned 0.
     t2 = now_ps()
-    returned, buf = await panic_write(32)
+    returned, buf = await panic_write(160)
     assert returned == 0 and cxt.last.data_error == -EILSEQ
     assert [r.detail["status"] for r in records_since(t2, "crc_status")] == [0b010, 0b010, 0b101]
     assert len(records_since(t2, "data")) == 3
     assert [r.cmd for r in records_since(t2, "command")] == [25, 12]
-    assert session.card.read(USER, part_byte + 32 * 512, 1024) == buf[:1024]
-    assert session.card.read(USER, part_byte + 34 * 512, 512) != buf[1024:1536]
+    assert session.card.read(USER, part_byte + 160 * 512, 1024) == buf[:1024]
+    assert session.card.read(USER, part_byte + 162 * 512, 512) == bytes(512)      # still blank
     assert session.card.state(now_ps()) == 4
 
     # 3. Busy beyond the data timeout: the card stalls 4 ms after the first
     #    block. req_completion_poll gives up after its truncated 1 ms and
     #    mmcpstore returns 0 (silent loss); the RTL's own data timeout fires
-    #    2^(13+4) TMCLK = 2.62144 ms after busy began, which the driver no
-    #    longer sees.
+    #    2^(13+3) TMCLK = 2.62144 ms after busy began (checked to +-2 SD
+    #    clocks on the register), which the driver no longer sees.
     t3 = now_ps()
-    returned, buf = await panic_write(64)
+    returned, buf = await panic_write(192)
     assert returned == 0 and cxt.last.poll_result == -ETIMEDOUT and cxt.last.timeout_ms == 1
     busy = records_since(t3, "crc_status")[0].end_ps
     gave_up = now_ps()
     # the 1 ms counts from req_completion_poll's start, just after the command write
     assert t3 + 1_000_000_000 <= gave_up < t3 + 1_100_000_000 and gave_up < busy + ERR_DATA_TIMEOUT_PS
-    await Timer(busy + ERR_DATA_TIMEOUT_PS - 2 * SD_PERIOD_PS - now_ps(), "ps")
+    await Timer(busy + ERR_DATA_TIMEOUT_PS - 2 * ERR_CLK_PS - now_ps(), "ps")
     assert await env.adapter.read(SDHCI_INT_STATUS + 2, 16) & (SDHCI_INT_DATA_TIMEOUT >> 16) == 0
-    await Timer(4 * SD_PERIOD_PS, "ps")
+    await Timer(4 * ERR_CLK_PS, "ps")
     assert await env.adapter.read(SDHCI_INT_STATUS + 2, 16) & (SDHCI_INT_DATA_TIMEOUT >> 16)
-    assert session.card.read(USER, part_byte + 64 * 512, len(buf)) != buf
+    assert session.card.read(USER, part_byte + 192 * 512, len(buf)) != buf
     bfm.assert_clean()
