@@ -446,7 +446,6 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: P
     """Name each weakness of the patch that bit in this run, with the numbers."""
     out: list[Finding] = []
     cxt = session.mmcpstore
-    host = session.host
     card = session.mmc_card
     assert card is not None
     if returned == 0 and trace_info is not None and trace_info.claimed:

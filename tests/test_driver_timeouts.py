@@ -7,7 +7,8 @@ from emmc_card import card_preset
 from emmc_card.registers import csd as encode_csd
 from sdhci import regmap as R
 from sdhci.driver.mmc_core import (
-    MMC_DATA_READ, MMC_DATA_WRITE, MmcCard, MmcCommand, MmcData, mmc_decode_csd, mmc_set_data_timeout,
+    MMC_DATA_READ, MMC_DATA_WRITE, MmcCard, MmcCommand, MmcData, mmc_decode_csd, mmc_decode_ext_csd,
+    mmc_set_data_timeout,
 )
 from sdhci.driver.sdhci_host import sdhci_adma_table, sdhci_calc_clk, sdhci_calc_timeout
 
@@ -88,6 +89,44 @@ def test_adma2_table_for_one_64k_record() -> None:
 
 
 def test_adma2_table_splits_above_64k() -> None:
+    # sdhci_adma_table_pre(): while len > max_adma (65536) write 32 KiB descriptors, then the rest:
+    # 66048 -> 32768 at 0x1000, then 33280 (0x8200) at 0x9000, then NOP|END|VALID.
     table = sdhci_adma_table(0x1000, 65536 + 512)
-    assert len(table) == 3 * 8
-    assert table[8:16] == bytes.fromhex("2100" "0002" "00100100")   # 512 bytes at 0x11000
+    assert table == (bytes.fromhex("2100" "0080" "00100000") + bytes.fromhex("2100" "0082" "00900000")
+                     + bytes.fromhex("0300" "0000" "00000000"))
+
+
+def test_adma2_table_for_128k_keeps_a_64k_tail() -> None:
+    # 131072: 32 KiB (98304 left), 32 KiB (65536 left, no longer > max_adma), then one 64 KiB descriptor
+    # whose length field is 0.
+    table = sdhci_adma_table(0x8010_0000, 131072)
+    descs = [table[i:i + 8] for i in range(0, len(table), 8)]
+    assert [(d[0], int.from_bytes(d[2:4], "little"), int.from_bytes(d[4:8], "little")) for d in descs] == [
+        (0x21, 0x8000, 0x8010_0000), (0x21, 0x8000, 0x8010_8000), (0x21, 0, 0x8011_0000), (0x03, 0, 0)]
+
+
+def test_adma2_64bit_descriptors_are_12_bytes() -> None:
+    # struct sdhci_adma2_64_desc without v4 mode: le16 cmd, le16 len, le32 addr_lo, le32 addr_hi.
+    table = sdhci_adma_table(0x8010_0000, 4096, desc_sz=12)
+    assert table == bytes.fromhex("2100" "0010" "00001080" "00000000") + bytes.fromhex("0300" "0000" + "00" * 8)
+
+
+def test_write_timeout_wraps_like_an_unsigned_int() -> None:
+    # TAAC 80 ms (unit 10 ms x 8.0), R2W_FACTOR 5: 80e6 ns x 10 x 32 = 25.6e9 ns, which does not fit
+    # data->timeout_ns (unsigned int): 25_600_000_000 - 5 x 2^32 = 4_125_163_520 ns.
+    data = MmcData(flags=MMC_DATA_WRITE)
+    mmc_set_data_timeout(data, _card(80_000_000, 0, 5))
+    assert data.timeout_ns == 4_125_163_520
+
+
+def test_ext_csd_before_rev_6_has_default_cmd6_time_and_no_cache() -> None:
+    raw = bytearray(512)
+    raw[192], raw[248], raw[249] = 5, 7, 1          # EXT_CSD_REV 5, GENERIC_CMD6_TIME 70 ms, CACHE_SIZE 1 KiB
+    raw[212:216] = (8 << 21).to_bytes(4, "little")
+    ext = mmc_decode_ext_csd(bytes(raw))
+    assert (ext.generic_cmd6_time_ms, ext.cache_size_kib, ext.sectors) == (500, 0, 8 << 21)   # DEFAULT_CMD6_TIMEOUT_MS
+    raw[192] = 6
+    rev6 = mmc_decode_ext_csd(bytes(raw))
+    assert (rev6.generic_cmd6_time_ms, rev6.cache_size_kib) == (70, 1)
+    raw[192] = 1                                    # SEC_COUNT only from revision 2 on
+    assert mmc_decode_ext_csd(bytes(raw)).sectors == 0

@@ -7,8 +7,11 @@ import pytest
 
 from emmc_card.bus import COMMAND_BITS, CRC_STATUS_BITS, CRC_STATUS_DELAY, NCR_MIN, NWR, SHORT_RESPONSE_BITS, \
     data_block_cycles
+from sdhci import regmap as R
 from sdhci.config import load_config
-from sdhci.emulation import PHASE_PRIORITY, run_panic_write
+from sdhci.controller import Fault
+from sdhci.driver.ops import MemWrite, Read, Write
+from sdhci.emulation import PHASE_PRIORITY, EmulationError, run_panic_write, run_panic_writes
 from sdhci.pstore import build_kmsg_zone, panic_text
 
 P5_START = 135168           # default table: mmcblk0p5 starts at sector 135168
@@ -129,3 +132,41 @@ def test_sdma_restarts_at_the_512k_boundary() -> None:
     assert result.durable
     sdma_writes = [r.op.value for r in result.op_log if type(r.op).__name__ == "Write" and r.op.offset == 0x00]
     assert sdma_writes == [0x8018_0000 - 0x4000, 0x8018_0000]
+
+
+def test_record_above_64k_gets_32k_adma_descriptors() -> None:
+    # 128 KiB record through ADMA2: sdhci_adma_table_pre() cuts the single 128 KiB segment into
+    # 32 KiB, 32 KiB and a 64 KiB tail (length field 0), then NOP|END.
+    result = run_panic_writes(load_config(None, ["run.enable_cache=false"]), [(bytes(range(256)) * 512, 0, 256)])
+    assert result.durable
+    tables = [r.op.data for r in result.op_log if isinstance(r.op, MemWrite) and r.op.addr == 0x8000_0000]
+    assert [(d[0], int.from_bytes(d[2:4], "little")) for d in (tables[0][i:i + 8] for i in range(0, 32, 8))] == \
+        [(0x21, 0x8000), (0x21, 0x8000), (0x21, 0), (0x03, 0)]
+
+
+def test_64bit_adma_when_the_platform_allows_64bit_dma() -> None:
+    # v3 controller with 64-bit System Bus Support and no SDHCI_QUIRK2_BROKEN_64_BIT_DMA: ADMA64 in DMA
+    # Select (0x18), 12-byte descriptors, ADMA System Address high word written (0), and no SDMA.
+    config = load_config(None, ["run.enable_cache=false", "platform.quirk_broken_64bit_dma=false"])
+    result = run_panic_write(config)
+    assert result.durable and result.transfer == "adma2"
+    writes = [r.op for r in result.op_log if isinstance(r.op, Write)]
+    assert any(w.offset == R.SDHCI_HOST_CONTROL and w.value & R.SDHCI_CTRL_DMA_MASK == R.SDHCI_CTRL_ADMA64
+               for w in writes)
+    assert Write(R.SDHCI_ADMA_ADDRESS_HI, 32, 0) in writes
+    table = next(r.op.data for r in result.op_log if isinstance(r.op, MemWrite) and r.op.addr == 0x8000_0000)
+    assert len(table) == 2 * 12 and table[:4] == bytes.fromhex("2100" "0000")   # the 64 KiB record, then END
+    with pytest.raises(EmulationError, match="SDMA"):
+        run_panic_write(load_config(None, ["run.transfer='sdma'", "platform.quirk_broken_64bit_dma=false"]))
+
+
+def test_data_crc_error_reads_the_command_register() -> None:
+    # sdhci_data_irq(): a Data CRC Error is only an error if SDHCI_GET_CMD(Command) is not CMD14 (bus test),
+    # so the driver reads the Command register (16 bits) before failing the data and resetting the lines.
+    config = load_config(None, ["run.enable_cache=false"])
+    config.controller.faults.append(Fault("data_crc", block=2))     # blocks 0, 1: the two EXT_CSD reads
+    result = run_panic_write(config)
+    ops = [r.op for r in result.op_log]
+    i = ops.index(Read(R.SDHCI_COMMAND, 16))
+    assert ops[i + 1] == Write(R.SDHCI_SOFTWARE_RESET, 8, R.SDHCI_RESET_CMD)
+    assert result.returned == 0 and "errors-swallowed" in [f.code for f in result.findings]

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from emmc_card.storage import USER
 from sdhci.config import load_config
-from sdhci.driver.mmc_core import EBUSY
+from sdhci.driver.mmc_core import EBUSY, KernelOops
+from sdhci.driver.ops import MemWrite
 from sdhci.emulation import PanicSession, run_panic_write, run_panic_writes
 
 P5_START = 135168
@@ -129,3 +130,39 @@ def test_sector_offset_is_truncated_to_32_bits() -> None:
     assert result.start_sector == P5_START and not result.durable
     message = result.findings[_codes(result).index("no-bound-check")].message
     assert f"truncated to 32 bits: absolute sectors {P5_START}..{P5_START}" in message
+
+
+def test_sdma_bounce_buffer_limits_a_request_to_64k() -> None:
+    # An SDMA-only host has max_segs 1, so sdhci_allocate_bounce_buffer() sets max_req_size to its 64 KiB:
+    # 129 sectors (66048 bytes) make mmc_mrq_prep() return -EINVAL, swallowed like every other error.
+    config = load_config(None, ["run.transfer='sdma'", NO_CACHE])
+    result = run_panic_writes(config, [(b"\x42" * (129 * 512), 0, 129)])
+    assert result.returned == 0 and result.silent_loss and result.commands == []
+    assert "mmc_start_request() = -22" in result.findings[_codes(result).index("errors-swallowed")].message
+    # 128 sectors = 64 KiB exactly still goes.
+    assert run_panic_writes(config, [(b"\x42" * (128 * 512), 0, 128)]).durable
+
+
+def test_sg_length_past_the_callers_buffer_is_not_checked() -> None:
+    # sg_init_one(&sg, buf, nsects << 9) trusts nsects: 4 sectors from a 1-sector buffer go out in full
+    # (the C code would DMA whatever follows the buffer; the port sends zeros).
+    result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x99" * 512, 0, 4)])
+    assert result.returned == 0 and result.commands == [25, 12] and result.sectors == 4
+    dma = [r.op.data for r in result.op_log if isinstance(r.op, MemWrite) and len(r.op.data) == 4 * 512]
+    assert dma == [b"\x99" * 512 + bytes(3 * 512)]
+
+
+def test_panic_write_after_unregister_dereferences_the_card_first() -> None:
+    # mmcpstore_panic_write_req() starts with host = card->host; unregister_mmcpstore() left cxt->card NULL
+    # (and cxt->mrq dangling), so the card is the first NULL dereference.
+    session = PanicSession(load_config(None, [NO_CACHE]))
+    session.initialise()
+    session.register()
+    session.unregister()
+    gen = session.mmcpstore.mmcpstore_panic_write(b"\0" * 512, 0, 1)
+    try:
+        session.runner.run(gen)
+    except KernelOops as oops:
+        assert oops.code == "card-null" and "cxt->card" in str(oops)
+    else:
+        raise AssertionError("no NULL dereference")

@@ -62,7 +62,6 @@ MMC_SEND_EXT_CSD = 8
 MMC_SEND_CSD = 9
 MMC_STOP_TRANSMISSION = 12
 MMC_SEND_STATUS = 13
-MMC_SET_BLOCKLEN = 16
 MMC_BUS_TEST_R = 14
 MMC_WRITE_BLOCK = 24
 MMC_WRITE_MULTIPLE_BLOCK = 25
@@ -85,8 +84,7 @@ EXT_CSD_DDR_BUS_WIDTH_4, EXT_CSD_DDR_BUS_WIDTH_8 = 5, 6
 EXT_CSD_TIMING_HS = 1
 EXT_CSD_CARD_TYPE_HS_26 = 1 << 0
 EXT_CSD_CARD_TYPE_HS_52 = 1 << 1
-EXT_CSD_CARD_TYPE_DDR_1_8V = 1 << 2               # DDR52 at 1.8 V or 3 V I/O
-EXT_CSD_CARD_TYPE_DDR_1_2V = 1 << 3
+EXT_CSD_CARD_TYPE_DDR_1_8V = 1 << 2               # DDR52 at 1.8 V or 3 V I/O (bit 3: at 1.2 V, never used here)
 DEFAULT_CMD6_TIMEOUT_MS = 500                      # mmc.c: generic_cmd6_time before EXT_CSD rev 6
 
 R1_SWITCH_ERROR = 1 << 7
@@ -133,11 +131,15 @@ class MmcData:
     timeout_clks: int = 0
     buf: bytearray | bytes = b""     # what the scatterlist entry points at
     sg_len: int = 0
-    sg_length: int = 0               # sg->length (may exceed len(buf): C would read past the buffer)
+    sg_length: int | None = None     # sg->length; None: len(buf), as sg_init_one(buf, sizeof buf) gives
     error: int = 0
     bytes_xfered: int = 0
     stop: MmcCommand | None = None
     mrq: MmcRequest | None = None
+
+    def __post_init__(self) -> None:
+        if self.sg_length is None:
+            self.sg_length = len(self.buf)
 
 
 @dataclass

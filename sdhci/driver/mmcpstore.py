@@ -17,8 +17,8 @@ from typing import Callable
 
 from sdhci.driver.mmc_core import (
     MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_WRITE, MMC_RSP_R1, MMC_RSP_R1B, MMC_STOP_TRANSMISSION,
-    MMC_WRITE_BLOCK, MMC_WRITE_MULTIPLE_BLOCK, SECTOR_SHIFT, SECTOR_SIZE, KernelOops, MmcCard, MmcCommand, MmcData,
-    MmcHost, MmcRequest, deref, mmc_claim_host_async, mmc_set_data_timeout, mmc_wait_for_pstore_req,
+    MMC_WRITE_BLOCK, MMC_WRITE_MULTIPLE_BLOCK, SECTOR_SHIFT, SECTOR_SIZE, U32_MAX, KernelOops, MmcCard, MmcCommand,
+    MmcData, MmcHost, MmcRequest, deref, mmc_claim_host_async, mmc_set_data_timeout, mmc_wait_for_pstore_req,
 )
 from sdhci.driver.ops import DriverGen
 from sdhci.pstore import Partition, PstoreBlkConfig, blkdev_partno
@@ -100,26 +100,29 @@ class Mmcpstore:
 
     def mmcpstore_panic_write_req(self, buf: bytes, nsects: int, sect_offset: int) -> DriverGen:
         """mmcpstore_panic_write_req(): prepare, set the data timeout, claim, wait, return 0."""
-        nsects &= 0xFFFF_FFFF                              # unsigned int parameters
-        sect_offset &= 0xFFFF_FFFF
-        mrq = deref(self.mrq, "cxt->mrq", "mrq-null", "mmcpstore_panic_write_req")
+        nsects &= U32_MAX                                  # unsigned int parameters
+        sect_offset &= U32_MAX
+        # The declarations: mrq = cxt->mrq (a copy), card = cxt->card, host = card->host (the first dereference).
+        mrq = self.mrq
         card = deref(self.card, "cxt->card", "card-null", "mmcpstore_panic_write_req")
-        host = deref(self.host, "card->host", "card-null", "mmcpstore_panic_write_req")
+        host = self.host
+        assert host is not None                            # card->host: set together with cxt->card
         opcode = MMC_WRITE_MULTIPLE_BLOCK if nsects > 1 else MMC_WRITE_BLOCK
         self.last = PanicWriteTrace(sect_offset, nsects, opcode)
-        length = nsects << SECTOR_SHIFT
-        sg = bytes(buf[:length]).ljust(length, b"\0")     # sg_init_one(&sg, buf, nsects << SECTOR_SHIFT)
-        mmc_prep_req(mrq, sect_offset, nsects, sg, opcode, MMC_DATA_WRITE)
-        data = deref(mrq.data, "mrq->data", "mrq-null", "mmc_set_data_timeout")
-        mmc_set_data_timeout(data, card)
+        mmc_prep_req(deref(mrq, "cxt->mrq", "mrq-null", "mmc_prep_req"), sect_offset, nsects, bytes(buf), opcode,
+                     MMC_DATA_WRITE)
+        assert mrq is not None and mrq.data is not None and mrq.cmd is not None
+        # sg_init_one(&sg, buf, nsects << SECTOR_SHIFT): the length (unsigned int) is never checked against
+        # the caller's buffer.
+        mrq.data.sg_length = (nsects << SECTOR_SHIFT) & U32_MAX
+        mmc_set_data_timeout(mrq.data, card)
         ret = mmc_claim_host_async(host)
         if ret:
             return ret
         self.last.claimed = True
         info = yield from mmc_wait_for_pstore_req(host, mrq)
         self.last.start_error, self.last.timeout_ms, self.last.poll_result = info
-        cmd = deref(mrq.cmd, "mrq->cmd", "mrq-null", "mmcpstore_panic_write_req")
-        self.last.cmd_error, self.last.data_error = cmd.error, data.error
+        self.last.cmd_error, self.last.data_error = mrq.cmd.error, mrq.data.error
         self.last.stop_error = mrq.stop.error if mrq.stop is not None else 0
         return 0
 
@@ -138,7 +141,10 @@ class Mmcpstore:
 
 
 def mmc_prep_req(mrq: MmcRequest, sect_offset: int, nsects: int, sg: bytes, opcode: int, flags: int) -> None:
-    """mmc_prep_req(): fill the preallocated request; one sector drops the stop command for good."""
+    """mmc_prep_req(): fill the preallocated request (sg: the buffer the scatterlist entry will cover).
+
+    One sector sets mrq->stop = NULL for good: the preallocated stop command is lost.
+    """
     cmd = deref(mrq.cmd, "mrq->cmd", "mrq-null", "mmc_prep_req")
     cmd.opcode = opcode
     cmd.arg = sect_offset

@@ -31,7 +31,13 @@ class PlatformConfig:
     quirk_multiblock_read_acmd12: SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, which
         makes sdhci.c use Auto CMD12 (host->flags |= SDHCI_AUTO_CMD12);
         without it the driver sends CMD12 itself after the data.
-    dma_buffer_addr: host-RAM address of the panic record buffer (DMA modes).
+    quirk_broken_64bit_dma: SDHCI_QUIRK2_BROKEN_64_BIT_DMA: sdhci_set_dma_mask()
+        keeps a 32-bit DMA mask, so a controller advertising 64-bit System
+        Bus Support still gets 32-bit ADMA2 descriptors and keeps SDMA.
+        False: 64-bit ADMA2 (12-byte descriptors, DMA Select ADMA64, ADMA
+        System Address high word) and, without v4 mode, no SDMA.
+    dma_buffer_addr: host-RAM address of the panic record buffer (DMA modes;
+        with SDMA it is sdhci's 64 KiB bounce buffer the record is copied to).
     adma_table_addr: host-RAM address of the ADMA2 descriptor table.
     """
     name: str = "arm64-soc"
@@ -43,6 +49,7 @@ class PlatformConfig:
     poll_interval_ns: int = 1_000
     runtime_pm_active: bool = True
     quirk_multiblock_read_acmd12: bool = False
+    quirk_broken_64bit_dma: bool = True
     dma_buffer_addr: int = 0x8010_0000
     adma_table_addr: int = 0x8000_0000
 
@@ -84,4 +91,5 @@ def platform_preset(name: str) -> PlatformConfig:
     try:
         return replace(PLATFORM_PRESETS[name])
     except KeyError:
-        raise ConfigError("platform.preset", f"unknown platform {name!r} (known: {', '.join(PLATFORM_PRESETS)})") from None
+        raise ConfigError("platform.preset",
+                          f"unknown platform {name!r} (known: {', '.join(PLATFORM_PRESETS)})") from None

@@ -22,6 +22,8 @@ mode, tuning, HS200/HS400 and signal voltage switching away from 3.3 V
 interrupt and the request timers (sdhci_timeout_timer() is modelled in
 mmc_wait_for_req), and sdhci_send_command_retry() of v5.11: the inhibit
 wait is v5.10's loop of mdelay(1), which reads Present State as often.
+pr_err() lines go to HostLog.errors; where sdhci.c follows one with
+sdhci_dumpregs(), its register reads are made too (they cost bus time).
 """
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ from typing import Literal
 
 from sdhci import regmap as R
 from sdhci.driver.mmc_core import (
-    EILSEQ, EIO, ETIMEDOUT, MMC_BUS_TEST_R, MMC_DATA_READ, MMC_POWER_OFF, MMC_POWER_UP, MMC_RSP_136, MMC_RSP_BUSY,
+    EILSEQ, EIO, ETIMEDOUT, MMC_BUS_TEST_R, MMC_DATA_READ, MMC_POWER_OFF, MMC_RSP_136, MMC_RSP_BUSY,
     MMC_RSP_CRC, MMC_RSP_OPCODE, MMC_RSP_PRESENT, MMC_TIMING_MMC_DDR52, MMC_TIMING_MMC_HS, U32_MAX, MmcCommand,
     MmcData, MmcHost, MmcHostOps, MmcRequest, mmc_mrq_prep,
 )
@@ -429,10 +431,9 @@ class SdhciHost:
             ctrl |= R.SDHCI_CTRL_HISPD
         else:
             ctrl &= ~R.SDHCI_CTRL_HISPD
-        if self.version < R.SDHCI_SPEC_300:
-            yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
-            return
         yield Write(R.SDHCI_HOST_CONTROL, 8, ctrl)
+        if self.version < R.SDHCI_SPEC_300:
+            return
         ctrl2 = yield Read(R.SDHCI_HOST_CONTROL2, 16)
         yield Write(R.SDHCI_HOST_CONTROL2, 16, ctrl2 & ~R.SDHCI_CTRL_DRV_TYPE_MASK)   # | SDHCI_CTRL_DRV_TYPE_B (0)
         clk = yield Read(R.SDHCI_CLOCK_CONTROL, 16)
@@ -688,6 +689,10 @@ class SdhciHost:
 
     def sdhci_data_irq(self, intmask: int) -> DriverGen:
         """Port of sdhci_data_irq(): busy end, errors, PIO, SDMA boundary, transfer complete."""
+        if intmask & R.SDHCI_INT_DATA_AVAIL:
+            # v5.10: "CMD19 generates _only_ Buffer Read Ready interrupt": the Command register is read on
+            # every Buffer Read Ready to look for a tuning command (never one here).
+            yield Read(R.SDHCI_COMMAND, 16)
         data = self.data
         if data is None:
             data_cmd = self.data_cmd
@@ -819,8 +824,11 @@ class SdhciHost:
             self.pending_reset = False
         self.mrq = None
 
-    def _request_error(self, mrq: MmcRequest) -> int:
-        for part in (mrq.sbc, mrq.cmd, mrq.data, mrq.data.stop if mrq.data is not None and mrq.stop is not None else None):
+    @staticmethod
+    def _request_error(mrq: MmcRequest) -> int:
+        """The first of sbc, cmd, data, stop errors: what the callers of mmc_wait_for_req() check."""
+        stop = mrq.data.stop if mrq.data is not None and mrq.stop is not None else None
+        for part in (mrq.sbc, mrq.cmd, mrq.data, stop):
             if part is not None and part.error:
                 return part.error
         return 0
@@ -870,27 +878,38 @@ class SdhciHost:
 
     # --- blocking request for initialisation (mmc_wait_for_req) -------------
     def mmc_wait_for_req(self, mrq: MmcRequest) -> DriverGen:
-        """Start ``mrq`` and wait for it as the interrupt-driven kernel would, up to sdhci's 10 s timer.
+        """Start ``mrq`` and wait for it as the interrupt-driven kernel would, up to sdhci's software timer.
 
-        On expiry the request ends with -ETIMEDOUT and a reset, as
-        sdhci_timeout_timer() does. Returns the request's first error.
+        The timer is 10 s, or DIV_ROUND_UP(busy_timeout, 1000) + 1 s for a
+        command without data whose busy_timeout exceeds 9 s (sdhci_send_command).
+        On expiry the request ends with -ETIMEDOUT as sdhci_timeout_timer() /
+        sdhci_timeout_data_timer() end it. Returns the request's first error.
         """
         err = mmc_mrq_prep(self.mmc, mrq)
         if err:
             return err
+        assert mrq.cmd is not None
+        timeout_ms = MMC_REQUEST_TIMEOUT_MS
+        if mrq.cmd.data is None and mrq.cmd.busy_timeout > 9000:
+            timeout_ms = (-(-mrq.cmd.busy_timeout // 1000) + 1) * 1000
         yield from self.sdhci_request(mrq)
         start = yield Now()
-        err = yield from self._complete(start + MMC_REQUEST_TIMEOUT_MS * 1_000_000_000)
-        if err == -ETIMEDOUT and not self.mrq_done:
-            yield from self.sdhci_dumpregs("Timeout waiting for hardware interrupt")   # sdhci_timeout_timer()
-            if self.cmd is not None:
-                self.cmd.error = -ETIMEDOUT
-            elif mrq.data is not None:
-                mrq.data.error = -ETIMEDOUT
-            self.sdhci_finish_mrq(mrq)
-            self.pending_reset = True
-            yield from self.sdhci_request_done()
-        return err
+        err = yield from self._complete(start + timeout_ms * 1_000_000_000)
+        if err != -ETIMEDOUT or self.mrq_done:
+            return err
+        yield from self.sdhci_dumpregs("Timeout waiting for hardware interrupt")
+        if self.data is not None:
+            self.data.error = -ETIMEDOUT
+            yield from self.sdhci_finish_data()          # __sdhci_finish_data(host, true): resets, maybe CMD12
+        elif self.data_cmd is not None:
+            self.data_cmd.error = -ETIMEDOUT
+            self.sdhci_finish_mrq(self.data_cmd.mrq)
+        elif self.cmd is not None:
+            self.cmd.error = -ETIMEDOUT
+            self.sdhci_finish_mrq(self.cmd.mrq)
+        start = yield Now()
+        yield from self._complete(start + MMC_REQUEST_TIMEOUT_MS * 1_000_000_000)   # a CMD12 may still run
+        return -ETIMEDOUT
 
     def delay_ms(self, ms: int) -> DriverGen:
         """mmc_delay(): a sleep in process context (a CPU spin here)."""

@@ -276,7 +276,7 @@ async def write_read_one_bit_bus(dut) -> None:
 
 
 @cocotb.test()
-async def write_four_and_eight_bit_bus(dut) -> None:
+async def write_read_four_and_eight_bit_bus(dut) -> None:
     card = pinned_card()
     host, bfm = await start(dut, card)
     await identify(host)
@@ -293,7 +293,15 @@ async def write_four_and_eight_bit_bus(dut) -> None:
         assert (delay, status) == (2, 0b010)
         assert on_medium(card, 100 + width, 512) == data
         await host.idle(8)
-    assert [r.detail["width"] for r in bfm.records if r.kind == "data"] == [4, 8]
+        # read it back on the same width: data and the CRC16 of each line
+        await host.send_command(17, 100 + width)
+        reader = cocotb.start_soon(host.read_block(width))
+        await host.response()
+        read, crcs, nac = await reader
+        assert read == data and crcs == crc16_lines(data, width) and nac == NAC
+        await host.idle(8)
+    assert [r.detail.get("width", r.detail["direction"]) for r in bfm.records if r.kind == "data"] == \
+        [4, "read", 8, "read"]
     bfm.assert_clean()
 
 
