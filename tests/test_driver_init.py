@@ -164,16 +164,20 @@ def test_ext_csd_rev5_card_uses_the_default_cmd6_timeout() -> None:
 def test_cmd6_longer_than_max_busy_timeout_is_r1_with_dat0_polling() -> None:
     # TMCLK 63 MHz: max_busy_timeout = 2^27 / 63000 = 2130 ms; GENERIC_CMD6_TIME 255 x 10 ms = 2550 ms is
     # longer, so __mmc_switch() sends CMD6 as R1 (no busy, no Timeout Control) and mmc_poll_for_busy()
-    # reads Present State (DAT0) until the card is idle. (The controller model shows DAT0 busy only after
-    # an R1b, so the card's own CMD6 busy is kept at 1 us here.)
+    # reads Present State (DAT0 level) until the card releases DAT0. The card is busy 5 ms per CMD6.
     s = _init("controller.capabilities.timeout_clock=63", "card.generic_cmd6_time_10ms=255",
-              "card.timing.cmd6_busy_us=1")
+              "card.timing.cmd6_busy_us=5000")
     writes = _command_writes(s, 6)
     assert len(writes) == 3 and all(w == (R.SDHCI_MAKE_CMD(6, R1_FLAGS), None) for w in writes)
-    ops = _ops(s)
-    for i in [j for j, op in enumerate(ops) if op == Write(R.SDHCI_COMMAND, 16, R.SDHCI_MAKE_CMD(6, R1_FLAGS))]:
-        after = ops[i:ops.index(Write(R.SDHCI_COMMAND, 16, R.SDHCI_MAKE_CMD(13, R1_FLAGS)), i)]
-        assert Read(R.SDHCI_PRESENT_STATE, 32) in after      # sdhci_card_busy() before the CMD13
+    log = s.runner.log
+    cmd6, cmd13 = Write(R.SDHCI_COMMAND, 16, R.SDHCI_MAKE_CMD(6, R1_FLAGS)), \
+        Write(R.SDHCI_COMMAND, 16, R.SDHCI_MAKE_CMD(13, R1_FLAGS))
+    for i in [j for j, r in enumerate(log) if r.op == cmd6]:
+        k = next(j for j in range(i, len(log)) if log[j].op == cmd13)
+        between = [r.op for r in log[i:k]]
+        assert any(getattr(op, "offset", None) == R.SDHCI_PRESENT_STATE for op in between)  # sdhci_card_busy()
+        # The CMD13 only goes out once DAT0 is released: at least the card's 5 ms after the CMD6.
+        assert log[k].start_ps - log[i].start_ps >= 5_000_000_000
     assert s.card.state(s.runner.t_ps) == TRAN and s.card.bus_width == 8 and s.mmc_card.cache_on
 
 

@@ -579,7 +579,13 @@ class SdhciController:
             if stretch:
                 busy_until = max(busy_until or t, t) + stretch.stretch_ps
             self._watch_r1b(t, busy_until, cmd, stop)
-        elif stop:
+            return
+        if out is not None and out.busy_until_ps is not None and out.busy_until_ps > t:
+            # The host expected no busy (e.g. Linux sends CMD6 as R1 and polls
+            # DAT0 itself), but the card still holds DAT0 low: only the DAT[0]
+            # level in Present State shows it.
+            self.set_dat0_busy(t, self.clock.next_edge(out.busy_until_ps))
+        if stop:
             self.data.abort_done(t)
 
     def _raise(self, t: int, bits: int) -> None:
