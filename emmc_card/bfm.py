@@ -51,6 +51,7 @@ from emmc_card.bus import (
     NWR,
     data_clocks,
 )
+from emmc_card.card import EmmcCard
 from emmc_card.crc import crc7, crc16_lines
 
 # Commands a host may send while the card holds DAT0 busy (JESD84-B51
@@ -124,7 +125,7 @@ class EmmcBfm:
     dat_oe (host drive; dat_oe one bit or one per line), dat_i (to the host).
     """
 
-    def __init__(self, card: Any, *, sdclk: Any, cmd_o: Any, cmd_oe: Any, cmd_i: Any,
+    def __init__(self, card: EmmcCard, *, sdclk: Any, cmd_o: Any, cmd_oe: Any, cmd_i: Any,
                  dat_o: Any, dat_oe: Any, dat_i: Any, faults: BfmFaults | None = None,
                  block_len: int = DEFAULT_BLOCK_LEN, log: logging.Logger | None = None) -> None:
         self.card = card
@@ -148,10 +149,9 @@ class EmmcBfm:
         self._busy_task: Any = None
         self._read_task: Any = None
         self._read_stop_ps: int | None = None
-        self._tasks: list[Any] = []
 
     @classmethod
-    def from_dut(cls, dut: Any, card: Any, **kwargs: Any) -> EmmcBfm:
+    def from_dut(cls, dut: Any, card: EmmcCard, **kwargs: Any) -> EmmcBfm:
         """Bind to the sdhci_top pin names (sdclk, cmd_o, cmd_oe, cmd_i, dat_o, dat_oe, dat_i)."""
         return cls(card, sdclk=dut.sdclk, cmd_o=dut.cmd_o, cmd_oe=dut.cmd_oe, cmd_i=dut.cmd_i,
                    dat_o=dut.dat_o, dat_oe=dut.dat_oe, dat_i=dut.dat_i, **kwargs)
@@ -162,15 +162,9 @@ class EmmcBfm:
         """Release the lines (pull-ups) and start watching the host."""
         self.cmd_i.value = 1
         self.dat_i.value = 0xFF
-        self._tasks = [cocotb.start_soon(self._command_loop()),
-                       cocotb.start_soon(self._write_data_loop()),
-                       cocotb.start_soon(self._watch_contention(self.cmd_oe, "cmd")),
-                       cocotb.start_soon(self._watch_contention(self.dat_oe, "dat"))]
-
-    def stop(self) -> None:
-        for task in self._tasks + [self._busy_task, self._read_task]:
-            if task is not None and not task.done():
-                task.cancel()
+        for loop in (self._command_loop(), self._write_data_loop(),
+                     self._watch_contention(self.cmd_oe, "cmd"), self._watch_contention(self.dat_oe, "dat")):
+            cocotb.start_soon(loop)
 
     def assert_clean(self) -> None:
         """Raise ProtocolViolationError if the host broke the protocol at any point."""
