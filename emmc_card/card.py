@@ -28,6 +28,7 @@ from emmc_card.config import SECTOR, CardConfig
 from emmc_card.crc import crc16_lines
 from emmc_card.program import PowerCutReport, ProgramQueue
 from emmc_card.protocol import (
+    CLEARED_BY_VALID_COMMAND,
     ERROR_BITS,
     CardState,
     CardStatus,
@@ -53,6 +54,12 @@ _WRITABLE = {
 }
 CMD0_GO_IDLE, CMD0_GO_PRE_IDLE = 0x00000000, 0xF0F0F0F0
 CMD23_RELIABLE = 1 << 31
+CMD23_FORCED_PROGRAMMING = 1 << 24   # write to the medium, not the volatile cache
+# PARTITION_CONFIG bits 6:3 (BOOT_ACK, BOOT_PARTITION_ENABLE) are R/W/E: kept over
+# CMD0 and power cycles; bits 2:0 (PARTITION_ACCESS) are R/W/E_P (JESD84-B51 EXT_CSD).
+PARTITION_CONFIG_NONVOLATILE = 0x78
+# What an illegal command gets: no response (identity marks it as not valid).
+_ILLEGAL = CommandOutcome(None)
 
 
 @dataclass
@@ -65,6 +72,7 @@ class _Transfer:
     block_len: int
     remaining: int | None         # None: open-ended multiple block
     reliable: bool = False
+    forced: bool = False          # CMD23 forced programming: bypasses the cache
     ext_csd: bool = False
     stopped: bool = False         # CRC error / out of range: further blocks ignored
 
@@ -86,6 +94,10 @@ class EmmcCard:
         self.blocks_written = 0            # lifetime count of accepted write blocks
         self.power_cut_report: PowerCutReport | None = None
         self.powered = True
+        self._inactive = False                 # ina: CMD1 voltage mismatch, left only by power cycle
+        self._boot_config: int | None = None   # PARTITION_CONFIG bits 6:3 once written
+        # Physical block of the medium: reads must not cross 2^READ_BL_LEN, writes 2^WRITE_BL_LEN (512).
+        self._read_block_bytes = 1 << reg.csd_capacity_fields(config.user_area_bytes)[2]
         self._reset(0)
 
     # ----------------------------------------------------------------- state
@@ -93,16 +105,20 @@ class EmmcCard:
     def _reset(self, t_ps: int) -> None:
         """Power-on / CMD0 state: idle, default bus, EXT_CSD modes at reset values."""
         self._ext_csd = reg.ext_csd(self.config)
+        if self._boot_config is not None:
+            part = reg.EXT_CSD_PARTITION_CONFIG
+            self._ext_csd[part] = (self._ext_csd[part] & reg.PARTITION_ACCESS_MASK) | self._boot_config
         self._state = S.IDLE
         self._next_state: tuple[int, CardState] | None = None
         self._rca = 1
         self._flags = 0
         self._ready_at_ps: int | None = None
         self._block_len = SECTOR
-        self._block_count: tuple[int, bool] | None = None   # (count, reliable) from CMD23
-        self._armed_count: tuple[int, bool] | None = None
+        self._cmd23_arg: int | None = None   # CMD23 argument with a non-zero count
+        self._armed_cmd23: int | None = None
         self._transfer: _Transfer | None = None
         self._busy_until = t_ps
+        self._bus_width_code = 0       # BUS_WIDTH is W/E_P: not readable, kept apart from EXT_CSD
         self.bus_width = 1
         self.ddr = False
 
@@ -149,7 +165,7 @@ class EmmcCard:
 
     def command(self, token: bytes, t_ps: int, clock_period_ps: int) -> CommandOutcome:
         """Answer one 48-bit command token whose end bit ends at t_ps."""
-        if not self.powered:
+        if not self.powered or self._inactive:
             return CommandOutcome(None)
         self._settle(t_ps)
         try:
@@ -161,13 +177,17 @@ class EmmcCard:
         if handler is None:
             return self._illegal()
         # A CMD23 count applies to the command right after it only.
-        self._armed_count, self._block_count = self._block_count, None
-        return handler(self, arg, t_ps, clock_period_ps)
+        self._armed_cmd23, self._cmd23_arg = self._cmd23_arg, None
+        pending = self._flags & CLEARED_BY_VALID_COMMAND
+        out = handler(self, arg, t_ps, clock_period_ps)
+        if out is not _ILLEGAL:
+            self._flags &= ~pending   # clear condition B: one valid command later, reported or not
+        return out
 
     def _illegal(self) -> CommandOutcome:
         """Unsupported or wrong-state command: no response, flagged in the next one."""
         self._flags |= CardStatus.ILLEGAL_COMMAND
-        return CommandOutcome(None)
+        return _ILLEGAL
 
     def _r1(self, index: int, t_ps: int, clk: int, extra: int = 0, busy_ps: int | None = None) -> CommandOutcome:
         """R1/R1b with the status as of reception; error bits are cleared once sent."""
@@ -195,6 +215,10 @@ class EmmcCard:
     def _cmd1(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
         if self._state != S.IDLE:
             return self._illegal()
+        window = arg & reg.OCR_VOLTAGE_MASK
+        if window and not window & reg.ocr(self.config, False):
+            self._inactive = True    # voltage range validation failed (an argument of 0 only asks)
+            return CommandOutcome(None)
         if self._ready_at_ps is None:
             self._ready_at_ps = t_ps + self._timer.init_busy_ps()
         ready = t_ps >= self._ready_at_ps
@@ -219,34 +243,37 @@ class EmmcCard:
     def _cmd6(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
         if self._state != S.TRAN:
             return self._illegal()
-        access, index, value = (arg >> 24) & 3, (arg >> 16) & 0xFF, (arg >> 8) & 0xFF
-        busy_ps, error = self._switch(access, index, value, t_ps)
+        access, index, value, cmd_set = (arg >> 24) & 3, (arg >> 16) & 0xFF, (arg >> 8) & 0xFF, arg & 7
+        busy_ps, error = self._switch(access, index, value, cmd_set, t_ps)
         out = self._r1(6, t_ps, clk, busy_ps=busy_ps)
         if error:
             self._flags |= CardStatus.SWITCH_ERROR   # type X: seen by the next CMD13
         self._enter(S.PRG, out.busy_until_ps, S.TRAN)
         return out
 
-    def _switch(self, access: int, index: int, value: int, t_ps: int) -> tuple[int, bool]:
+    def _switch(self, access: int, index: int, value: int, cmd_set: int, t_ps: int) -> tuple[int, bool]:
         """Apply a CMD6; returns (busy time in ps, SWITCH_ERROR)."""
         generic = self._timer.cmd6_busy_ps()
         if access == SWITCH_CMD_SET:
-            return generic, value != 0           # only the standard command set exists
+            return generic, cmd_set != 0         # argument bits 2:0; only the standard set (0) exists
         if index not in _WRITABLE:
             return generic, True
-        old = self._ext_csd[index]
+        old = self._bus_width_code if index == reg.EXT_CSD_BUS_WIDTH else self._ext_csd[index]
         new = {SWITCH_SET_BITS: old | value, SWITCH_CLEAR_BITS: old & ~value,
                SWITCH_WRITE_BYTE: value}[access]
         if index == reg.EXT_CSD_BUS_WIDTH:
             if new not in reg.BUS_WIDTHS:
                 return generic, True
+            self._bus_width_code = new
             self.bus_width, self.ddr = reg.BUS_WIDTHS[new]
+            return generic, False
         elif index == reg.EXT_CSD_HS_TIMING and new & 0xF not in _HS_TIMING_OK:
             return generic, True
         elif index == reg.EXT_CSD_PARTITION_CONFIG:
             if self.storage.size(new & reg.PARTITION_ACCESS_MASK) == 0:
                 return self._timer.partition_switch_busy_ps(), True
             self._ext_csd[index] = new
+            self._boot_config = new & PARTITION_CONFIG_NONVOLATILE
             return self._timer.partition_switch_busy_ps(), False
         elif index == reg.EXT_CSD_CACHE_CTRL:
             if new & ~1 or (new and not self._cache.capacity_blocks):
@@ -334,12 +361,13 @@ class EmmcCard:
     def _cmd16(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
         if self._state != S.TRAN:
             return self._illegal()
-        # Sector mode and DDR fix the block length at 512. Byte mode takes shorter
-        # blocks that fill whole bytes on every DAT line (a model limit: multiples of 8).
+        # Sector mode and DDR fix the block length at 512. Byte mode takes up to
+        # 2^READ_BL_LEN (reads; writes need 512) in blocks that fill whole bytes on
+        # every DAT line (a model limit: multiples of 8).
         if self.config.sector_mode or self.ddr:
             valid = arg == SECTOR
         else:
-            valid = 8 <= arg <= SECTOR and arg % 8 == 0
+            valid = 8 <= arg <= self._read_block_bytes and arg % 8 == 0
         if not valid:
             return self._r1(16, t_ps, clk, extra=CardStatus.BLOCK_LEN_ERROR)
         self._block_len = arg
@@ -348,14 +376,18 @@ class EmmcCard:
     def _cmd23(self, arg: int, t_ps: int, clk: int) -> CommandOutcome:
         if self._state != S.TRAN:
             return self._illegal()
-        count = arg & 0xFFFF
-        self._block_count = (count, bool(arg & CMD23_RELIABLE)) if count else None
+        self._cmd23_arg = arg if arg & 0xFFFF else None
         return self._r1(23, t_ps, clk)
 
-    def _address_error(self, arg: int, block_len: int, partition: int) -> tuple[int, int]:
+    def _crosses_block(self, offset: int, block_len: int, write: bool) -> bool:
+        """Whether a data block spans two physical blocks (READ/WRITE_BLK_MISALIGN = 0 forbid it)."""
+        physical = SECTOR if write else self._read_block_bytes
+        return offset // physical != (offset + block_len - 1) // physical
+
+    def _address_error(self, arg: int, block_len: int, partition: int, write: bool) -> tuple[int, int]:
         """(byte offset, status error bits) of a data command's address argument."""
         offset = arg * SECTOR if self.config.sector_mode else arg
-        if offset % block_len:
+        if self._crosses_block(offset, block_len, write):
             return offset, CardStatus.ADDRESS_MISALIGN
         if offset + block_len > self.storage.size(partition):
             return offset, CardStatus.ADDRESS_OUT_OF_RANGE
@@ -366,17 +398,18 @@ class EmmcCard:
             return self._illegal()
         write = index in (24, 25)
         multi = index in (18, 25)
-        count = self._armed_count if multi else None
+        cmd23 = self._armed_cmd23 if multi else None
         if write and self._block_len != SECTOR:     # WRITE_BL_PARTIAL = 0
             return self._r1(index, t_ps, clk, extra=CardStatus.BLOCK_LEN_ERROR)
         partition = self.partition
-        offset, error = self._address_error(arg, self._block_len, partition)
+        offset, error = self._address_error(arg, self._block_len, partition, write)
         if error:
             return self._r1(index, t_ps, clk, extra=error)
         out = self._r1(index, t_ps, clk)
-        remaining = (count[0] if count else None) if multi else 1
-        reliable = bool(count and count[1] and write)
-        self._transfer = _Transfer(write, partition, offset, self._block_len, remaining, reliable)
+        remaining = (cmd23 & 0xFFFF if cmd23 else None) if multi else 1
+        reliable = bool(cmd23 and cmd23 & CMD23_RELIABLE and write)
+        forced = bool(cmd23 and cmd23 & CMD23_FORCED_PROGRAMMING and write)
+        self._transfer = _Transfer(write, partition, offset, self._block_len, remaining, reliable, forced)
         self._state = S.RCV if write else S.DATA
         return out
 
@@ -429,7 +462,7 @@ class EmmcCard:
         return WriteOutcome(CRC_STATUS_ACCEPTED, delay, busy_until if busy_until > token_end else None)
 
     def _cached(self, tr: _Transfer) -> bool:
-        return self.cache_on and not tr.reliable
+        return self.cache_on and not (tr.reliable or tr.forced)
 
     def _accept(self, tr: _Transfer, data: bytes, t_ps: int) -> int:
         """Put one block into the cache or the programming queue; returns busy end."""
@@ -459,6 +492,10 @@ class EmmcCard:
         elif tr.offset + tr.block_len > self.storage.size(tr.partition):
             tr.stopped = True          # open-ended read ran off the end; host sends CMD12
             self._flags |= CardStatus.ADDRESS_OUT_OF_RANGE
+            return None
+        elif self._crosses_block(tr.offset, tr.block_len, False):
+            tr.stopped = True          # first block across a physical block: stop, report with CMD12
+            self._flags |= CardStatus.ADDRESS_MISALIGN
             return None
         else:
             data = self.read(tr.partition, tr.offset, tr.block_len)
@@ -503,6 +540,7 @@ class EmmcCard:
     def power_on(self, t_ps: int) -> None:
         """Power the card up again (after power_cut): idle, registers at reset values."""
         self.powered = True
+        self._inactive = False
         self._reset(t_ps)
 
     def close(self) -> None:

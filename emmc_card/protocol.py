@@ -70,6 +70,10 @@ ERROR_BITS = (
     | CardStatus.CID_CSD_OVERWRITE | CardStatus.WP_ERASE_SKIP | CardStatus.ERASE_RESET
     | CardStatus.SWITCH_ERROR
 )
+# Clear condition B (JESD84-B51 device status table; Linux mmc.h "er, b"): tied
+# to the previous command and cleared by the next valid command, whatever its
+# response type, not only by being read in an R1.
+CLEARED_BY_VALID_COMMAND = CardStatus.COM_CRC_ERROR | CardStatus.ILLEGAL_COMMAND
 
 
 def status_word(flags: int, state: int) -> int:

@@ -20,6 +20,7 @@ OCR_ACCESS_BYTE = 0b00
 OCR_ACCESS_SECTOR = 0b10
 OCR_VDD_27_36 = 0x1FF << 15       # 2.7-3.6 V window
 OCR_VDD_170_195 = 1 << 7          # 1.70-1.95 V
+OCR_VOLTAGE_MASK = 0x00FFFF80     # bits 23:7: the voltage window of a CMD1 argument
 
 # EXT_CSD byte indices.
 EXT_CSD_CMDQ_MODE_EN = 15

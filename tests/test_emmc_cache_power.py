@@ -98,6 +98,19 @@ def test_reliable_write_bypasses_the_cache(tmp_path, cached_host):
     assert host.card.power_cut_report.lost_cached == []
 
 
+def test_forced_programming_bypasses_the_cache(tmp_path, cached_host):
+    # JESD84-B51 CMD23 argument bit 24, forced programming: the data of the
+    # following CMD25 goes to the non-volatile storage, not the volatile cache.
+    host = cached_host()
+    data = blocks(9, 2)
+    host.r1(23, (1 << 24) | 2)
+    host.write(25, 400, data, stop=False)
+    assert host.state() == CardState.TRAN                  # busy until programmed
+    host.card.power_cut(host.t)
+    assert file_bytes(tmp_path / "card.img", 400 * 512, 2 * 512) == b"".join(data)
+    assert host.card.power_cut_report.lost_cached == []
+
+
 def test_eviction_when_the_cache_is_full(tmp_path, cached_host):
     host = cached_host(cache_size_kib=1)      # 2 blocks of cache
     data = blocks(5, 5)

@@ -120,16 +120,50 @@ def test_write_out_of_range(host):
 
 
 def test_byte_mode_misalign_and_block_len():
+    # CSD of this 2 GiB card: READ_BL_LEN 11 (2048-byte physical read blocks, since
+    # 2^31 = 2048 x 2^9 x 2^11), WRITE_BL_LEN 9, READ/WRITE_BLK_MISALIGN 0. The
+    # command tables' footnote for CMD17/18/24/25: the data must not cross a
+    # physical block boundary unless *_BLK_MISALIGN is set; ADDRESS_MISALIGN otherwise.
     host = CardHost(EmmcCard(card_preset("emmc-2gb-byte")))
     host.init()
-    assert host.r1(17, 100) & ADDRESS_MISALIGN            # not a multiple of 512
+    assert host.r1(24, 100) & ADDRESS_MISALIGN            # write 100..611 crosses 512
+    assert host.r1(17, 1800) & ADDRESS_MISALIGN           # read 1800..2311 crosses 2048
+    assert host.r1(17, 100) & ADDRESS_MISALIGN == 0       # read 100..611 inside 0..2047
+    assert len(host.read_block().data) == 512
     assert host.r1(24, 2 * 1024 ** 3) & ADDRESS_OUT_OF_RANGE   # byte address = capacity
-    assert host.r1(16, 1024) & BLOCK_LEN_ERROR            # above 512
+    # BLOCK_LEN_ERROR: "the argument of SET_BLOCKLEN exceeds the maximum value
+    # allowed" (2^READ_BL_LEN = 2048 here).
+    assert host.r1(16, 4096) & BLOCK_LEN_ERROR
     assert host.r1(16, 0) & BLOCK_LEN_ERROR
+    assert host.r1(16, 2048) & BLOCK_LEN_ERROR == 0
+    assert host.r1(17, 2048) & ADDRESS_MISALIGN == 0
+    assert len(host.read_block().data) == 2048
     assert host.r1(16, 256) & BLOCK_LEN_ERROR == 0
     assert host.r1(24, 0) & BLOCK_LEN_ERROR               # writes need 512 (WRITE_BL_PARTIAL 0)
     assert host.r1(17, 256) & ADDRESS_MISALIGN == 0       # 256-byte read at 256
     assert len(host.read_block().data) == 256
+
+
+def test_multiple_block_read_stops_at_the_first_misaligned_block():
+    # MMC product manual, block read: with block misalignment not allowed, the card
+    # detects it at the first block that crosses a physical block and answers CMD12
+    # with ADDRESS_MISALIGN. Blocks of 512 from byte 100: 100, 612, 1124 fit in the
+    # 2048-byte physical block; 1636..2147 crosses it.
+    host = CardHost(EmmcCard(card_preset("emmc-2gb-byte")))
+    host.init()
+    assert host.r1(18, 100) & ADDRESS_MISALIGN == 0
+    assert [host.read_block() is not None for _ in range(4)] == [True, True, True, False]
+    assert host.r1(12) & ADDRESS_MISALIGN
+    assert host.state() == CardState.TRAN
+
+
+def test_misalignment_follows_read_bl_len():
+    # 64 MiB = (2047 + 1) x 2^(4 + 2) x 2^9: READ_BL_LEN 9, so a 512-byte read at
+    # byte 100 crosses the 512-byte physical block.
+    host = CardHost(EmmcCard(CardConfig(user_area_bytes=64 * 1024 ** 2, boot_size_mult=0)))
+    host.init()
+    assert host.r1(17, 100) & ADDRESS_MISALIGN
+    assert host.r1(16, 1024) & BLOCK_LEN_ERROR            # above 2^9
 
 
 def test_sector_mode_block_len_is_512(host):
@@ -146,6 +180,7 @@ def test_sector_mode_block_len_is_512(host):
     (3 << 24) | (179 << 16) | (3 << 8),     # RPMB access: not modelled
     (3 << 24) | (33 << 16) | (2 << 8),      # CACHE_CTRL bit 1 reserved
     (0 << 24) | (0 << 16) | (1 << 8) | 1,   # command set 1
+    (0 << 24) | 1,                          # command set 1 in bits 2:0, value field 0
 ])
 def test_switch_error(host, arg):
     before = host.card.ext_csd
@@ -182,3 +217,44 @@ def test_powered_off_card_is_silent(host):
     assert host.card.write_block(bytes(512), (0,) * 4, host.t, CLK_PS).token is None
     assert not host.card.busy(host.t)
 
+
+
+def test_switch_command_set_comes_from_argument_bits_2_0(host):
+    # JESD84-B51 CMD6 argument: [25:24] access, [23:16] index, [15:8] value,
+    # [2:0] Cmd Set; access 00 changes the command set per the Cmd Set field.
+    # Cmd Set 0 (the standard set, S_CMD_SET bit 0) is accepted whatever the value field.
+    host.switch(0, 0x55, access=0)
+    assert host.status() & SWITCH_ERROR == 0
+
+
+def test_clear_condition_b_bits_are_cleared_by_any_valid_command():
+    # COM_CRC_ERROR and ILLEGAL_COMMAND have clear condition B (JESD84-B51 device
+    # status table; Linux mmc.h "er, b"): reception of a valid command clears them
+    # with a delay of one command, whether or not its response carries a status.
+    host = CardHost(EmmcCard(CardConfig()))
+    host.init()
+    host.command(7, 0)                                   # deselect: stby, where CMD9 is legal
+    token = bytearray(cmd(13, RCA << 16))
+    token[5] ^= 0x02
+    assert host.command(13, token=bytes(token)).response is None
+    assert host.command(9, RCA << 16).response is not None    # valid, R2: no status
+    assert host.status() & COM_CRC_ERROR == 0
+    assert host.command(17, 0).response is None          # illegal in stby
+    assert host.command(10, RCA << 16).response is not None   # valid, R2
+    assert host.status() & ILLEGAL_COMMAND == 0
+    # An illegal command in between is not a valid one: the bit waits.
+    assert host.command(17, 0).response is None
+    assert host.command(24, 0).response is None
+    assert host.status() & ILLEGAL_COMMAND
+
+
+def test_clear_condition_c_bits_wait_for_an_r1():
+    # SWITCH_ERROR is "sx, c" (Linux mmc.h): cleared by read, so CMDs without a
+    # status (CMD7 deselect, CMD9's R2) leave it for the next CMD13.
+    host = CardHost(EmmcCard(CardConfig()))
+    host.init()
+    host.switch(192, 1)                                  # EXT_CSD_REV is read-only
+    host.command(7, 0)
+    assert host.command(9, RCA << 16).response is not None
+    assert host.status() & SWITCH_ERROR
+    assert host.status() & SWITCH_ERROR == 0

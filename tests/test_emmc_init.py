@@ -74,7 +74,9 @@ def test_full_initialisation_sector_mode():
     host.width = 8
     assert status_state(host.r1(8)) == CardState.TRAN
     block = host.read_block()
-    assert block.data[183] == 2
+    # BUS_WIDTH [183] is cell type W/E_P, "not readable" (JESD84-B51 EXT_CSD table;
+    # Micron eMMC 5.0 datasheet Table 9): it reads as 0 even after the switch.
+    assert block.data[183] == 0
     assert block.crcs == crc16_lines(block.data, 8)
 
 
@@ -138,3 +140,36 @@ def test_cmd0_resets_to_idle_and_keeps_acknowledged_data():
     host.t += 10 ** 12                                         # 1 s: programming long done
     card.state(host.t)
     assert card.storage.read(0, 50 * 512, 512) == data
+
+
+def test_partition_config_boot_bits_survive_cmd0_and_power_cycle():
+    # PARTITION_CONFIG [179] cell type "R/W/E, R/W/E_P" (JESD84-B51 EXT_CSD; Micron
+    # eMMC datasheet Table 9): BOOT_ACK (bit 6) and BOOT_PARTITION_ENABLE (5:3) are
+    # R/W/E, kept over CMD0 and power cycles; PARTITION_ACCESS (2:0) is R/W/E_P, reset.
+    card = EmmcCard(card_preset("emmc51"))
+    host = CardHost(card)
+    host.init()
+    host.switch(179, 0x49)                                    # BOOT_ACK, boot 1 enabled, access boot 1
+    assert card.ext_csd[179] == 0x49 and card.partition == 1
+    host.command(0)
+    assert card.ext_csd[179] == 0x48 and card.partition == 0
+    card.power_cut(host.t)
+    card.power_on(host.t)
+    assert card.ext_csd[179] == 0x48 and card.partition == 0
+
+
+def test_cmd1_voltage_mismatch_puts_the_card_in_inactive_state():
+    # JESD84-B51 operating voltage validation: a device that cannot work in the
+    # window of the host's CMD1 goes to the inactive state (ina) and ignores every
+    # command, CMD0 included (the state table has no CMD0 transition from ina),
+    # until a power cycle. An argument without voltage bits is only a query.
+    card = EmmcCard(card_preset("emmc51"))
+    host = CardHost(card)
+    host.command(0)
+    assert decode_r3(host.command(1, 0).response) == 0x40FF8080    # query: OCR, busy
+    assert host.command(1, 0x0000_0100).response is None            # 2.0-2.1 V only: no overlap
+    assert host.command(0).response is None
+    assert host.command(1, HOST_OCR).response is None
+    card.power_cut(host.t)
+    card.power_on(host.t)
+    assert decode_r3(host.command(1, HOST_OCR).response) == 0x40FF8080
