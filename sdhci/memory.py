@@ -36,6 +36,10 @@ class HostMemory:
     def read(self, addr: int, length: int) -> bytes:
         """`length` bytes from `addr` (zero where never written)."""
         self._check(addr, length)
+        page, off = divmod(addr, PAGE)
+        if off + length <= PAGE:        # within one page (a DMA block, a descriptor): one slice
+            buf = self._pages.get(page)
+            return bytes(buf[off:off + length]) if buf is not None else bytes(length)
         out = bytearray()
         while length > 0:
             page, off = divmod(addr, PAGE)

@@ -14,7 +14,9 @@ EventKind = Literal["command", "response", "data", "crc_status", "busy", "dma", 
 KINDS: tuple[str, ...] = ("command", "response", "data", "crc_status", "busy", "dma", "timeout")
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: the model makes several per data block and a frozen dataclass's
+# __init__ costs about three times as much. Treat events as read-only all the same.
+@dataclass(slots=True)
 class BusEvent:
     """One bus phase. `cmd` is the index of the command it belongs to."""
 

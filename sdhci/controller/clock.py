@@ -6,6 +6,8 @@ in integer picoseconds, so model and RTL count identical cycles
 """
 from __future__ import annotations
 
+import functools
+
 from sdhci import regmap as rm
 
 
@@ -29,6 +31,7 @@ def sd_divisor(clock_control: int, version: int) -> int:
     return 1 if low == 0 else 2 << (low.bit_length() - 1)
 
 
+@functools.cache      # a pure function of two register-sized ints, asked once per data block
 def data_timeout_ps(timeout_control: int, timeout_clock_hz: int) -> int:
     """Data timeout: TMCLK x 2^(13 + n); n = 15 is reserved and counts as 14."""
     n = min(timeout_control & 0xF, 14)
@@ -42,7 +45,7 @@ class SdClock:
         self.base_period_ps = period_ps(base_clock_hz)
         self.version = version
         self.stable_delay_ps = stable_delay_ps
-        self.control = 0                 # RW bits of Clock Control
+        self.control = 0                 # RW bits of Clock Control (sets period_ps)
         self.stable_at_ps: int | None = None
         self.edge0_ps = 0                # an SD clock edge (rising) of the running clock
 
@@ -51,8 +54,15 @@ class SdClock:
         self.stable_at_ps = None
 
     @property
-    def period_ps(self) -> int:
-        return self.base_period_ps * sd_divisor(self.control, self.version)
+    def control(self) -> int:
+        return self._control
+
+    @control.setter
+    def control(self, value: int) -> None:
+        # The SD clock period is asked several times per data block: work it out
+        # once per Clock Control change instead.
+        self._control = value
+        self.period_ps = self.base_period_ps * sd_divisor(value, self.version)
 
     def internal_stable(self, t_ps: int) -> bool:
         return self.stable_at_ps is not None and t_ps >= self.stable_at_ps

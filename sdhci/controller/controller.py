@@ -8,7 +8,9 @@ stopped they freeze and resume, shifted, when it restarts.
 from __future__ import annotations
 
 import heapq
+import struct
 from collections import Counter
+from collections.abc import Sequence
 from typing import Any, Callable
 
 from emmc_card import EmmcCard, bus
@@ -29,6 +31,10 @@ _PLAIN = ("SDMA_SYSTEM_ADDRESS", "BLOCK_SIZE", "BLOCK_COUNT", "ARGUMENT", "TRANS
           "HOST_CONTROL_1", "POWER_CONTROL", "BLOCK_GAP_CONTROL", "WAKEUP_CONTROL", "TIMEOUT_CONTROL",
           "HOST_CONTROL_2", "ADMA_SYSTEM_ADDRESS", "ADMA_SYSTEM_ADDRESS_HI")
 _BYTE_TO_REGISTER: list[rm.Register | None] = [rm.register_at(b) for b in range(256)]
+_BUFFER_DATA_PORT = rm.REGISTER_BY_NAME["BUFFER_DATA_PORT"]
+# (offset, width) of every legal access: 8, 16 or 32 bits, naturally aligned, inside 0x00..0xFF.
+_LEGAL_ACCESSES = frozenset((offset, width) for width in (8, 16, 32)
+                            for offset in range(0, 0x100 - width // 8 + 1, width // 8))
 _DAT_LINE_ACTIVE = 0x4
 _ACCESS = ("RW", "RO", "W1C", "RWAC", "ROC", "HWInit", "WO")      # fields a version shows (not RsvdZ)
 _AUTO_CMD_ERROR_BITS = {rm.SDHCI_INT_CRC: rm.SDHCI_AUTO_CMD_CRC, rm.SDHCI_INT_END_BIT: rm.SDHCI_AUTO_CMD_END_BIT,
@@ -149,7 +155,7 @@ class SdhciController:
         """DAT0 is held low over [start, end) (Present State DAT[0] level)."""
         self._dat0_busy = (start, end)
         if start > self._now:     # a level change a poller must not jump over
-            self.schedule(start, self._level_change, engine="dat")
+            self.push_event(start, True, "dat", self._level_change, ())
 
     def _level_change(self, t: int) -> None:
         """Nothing to do: Present State computes the level; the event only marks the time."""
@@ -160,6 +166,8 @@ class SdhciController:
     def fault(self, kind: str, *, cmd: int | None = None, block: int | None = None, t: int | None = None
               ) -> Fault | None:
         """The configured fault of `kind` at this command occurrence or block, once; remove_card acts."""
+        if not self.config.faults:      # asked several times per block: the common case is none
+            return None
         for i, f in enumerate(self.config.faults):
             if f.kind != kind or i in self._fired:
                 continue
@@ -176,15 +184,23 @@ class SdhciController:
     # ---- events ---------------------------------------------------------
     def schedule(self, t: int, fn: Callable, *args: Any, bus_event: bool = True, engine: str = "cmd") -> None:
         """Run fn(t, *args) at time t (not before now). Bus events wait for a running SD clock."""
-        t = max(t, self._now)
-        ev = _Event(t, bus_event, engine, self._now, fn, args)
+        self.push_event(t, bus_event, engine, fn, args)
+
+    def push_event(self, t: int, bus_event: bool, engine: str, fn: Callable, args: tuple) -> None:
+        """schedule() with the arguments as they are stored (the data engine's per-block path)."""
+        now = self._now
+        if t < now:
+            t = now
         self._seq += 1
-        heapq.heappush(self._queue, (t, self._seq, ev))
+        heapq.heappush(self._queue, (t, self._seq, _Event(t, bus_event, engine, now, fn, args)))
 
     def _advance(self, t: int) -> None:
         if t < self._now:       # accesses must not go back in time; treat as "now"
             t = self._now
         q = self._queue
+        if not q or q[0][0] > t:        # most accesses: nothing due
+            self._now = t
+            return
         while q and q[0][0] <= t:
             t_ev, _, ev = heapq.heappop(q)
             if not ev.live:
@@ -226,9 +242,13 @@ class SdhciController:
 
     def next_event_ps(self) -> int | None:
         """The earliest time after the last access at which register state may change."""
+        q = self._queue
+        if not q:
+            return None
         stopped = self._clock_stopped_at is not None
-        times = [t for t, _, ev in self._queue if ev.live and not (stopped and ev.bus)]
-        return min(times) if times else None
+        if q[0][2].live and not (stopped and q[0][2].bus):
+            return q[0][0]      # the heap's head is the earliest event of all, and it counts
+        return min((t for t, _, ev in q if ev.live and not (stopped and ev.bus)), default=None)
 
     def irq(self, t_ps: int) -> bool:
         """The interrupt line at t_ps."""
@@ -236,19 +256,14 @@ class SdhciController:
         return self.ints.line()
 
     # ---- register access ------------------------------------------------
-    @staticmethod
-    def _legal(offset: int, width: int) -> bool:
-        n = width // 8
-        return width in (8, 16, 32) and 0 <= offset <= 0x100 - n and offset % n == 0
-
     def read(self, offset: int, width: int, t_ps: int) -> int:
         """Register read of `width` bits at `offset`; illegal or reserved addresses read 0."""
         self._advance(t_ps)
-        if not self._legal(offset, width):
+        if (offset, width) not in _LEGAL_ACCESSES:
             return 0
         n = width // 8
         t = self._now
-        if _BYTE_TO_REGISTER[offset] is rm.REGISTER_BY_NAME["BUFFER_DATA_PORT"]:
+        if _BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
             return int.from_bytes(self.data.port_read(t, n), "little")
         if width == 32 and offset in _INT_PAIRS:       # Linux's 32-bit view of 0x30/0x34/0x38
             return _INT_PAIRS[offset](self.ints)
@@ -269,12 +284,12 @@ class SdhciController:
     def write(self, offset: int, width: int, value: int, t_ps: int) -> None:
         """Register write; illegal, reserved, read-only bits and absent registers ignore it."""
         self._advance(t_ps)
-        if not self._legal(offset, width):
+        if (offset, width) not in _LEGAL_ACCESSES:
             return
         n = width // 8
         t = self._now
         value &= (1 << width) - 1
-        if _BYTE_TO_REGISTER[offset] is rm.REGISTER_BY_NAME["BUFFER_DATA_PORT"]:
+        if _BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
             self.data.port_write(t, value.to_bytes(n, "little"))
             return
         parts: dict[str, list] = {}
@@ -289,6 +304,55 @@ class SdhciController:
         for reg, reg_value, byte_mask in parts.values():   # ascending offsets: Transfer Mode before Command
             if self.version >= reg.min_version:
                 self._write_reg(reg, reg_value, byte_mask, t)
+
+    # PIO bursts: 16384 port accesses per 64 KiB. Between two scheduled events
+    # nothing but the port's bytes changes until a word completes a block, so
+    # the data engine takes such runs of words in one piece; event times and
+    # block-completing words go the single-access way.
+    def read_burst(self, offset: int, count: int, t_ps: int, word_ps: int) -> list[int]:
+        """``count`` 32-bit reads of one port, word i at t_ps + i * word_ps: exactly read() per word."""
+        if offset != _BUFFER_DATA_PORT.offset:
+            return [self.read(offset, 32, t_ps + i * word_ps) for i in range(count)]
+        words: list[int] = []
+        while len(words) < count:
+            i = len(words)
+            self._advance(t_ps + i * word_ps)
+            got = self.data.port_read_words(self._now, self._words_before_event(i, count, t_ps, word_ps) - i)
+            if len(got) > 1:
+                self._advance(t_ps + (i + len(got) - 1) * word_ps)
+            words += got
+        return words
+
+    def write_burst(self, offset: int, words: Sequence[int], t_ps: int, word_ps: int) -> None:
+        """32-bit writes of ``words`` to one port, word i at t_ps + i * word_ps: exactly write() per word."""
+        if offset != _BUFFER_DATA_PORT.offset:
+            for i, word in enumerate(words):
+                self.write(offset, 32, word, t_ps + i * word_ps)
+            return
+        n = len(words)
+        try:
+            data = struct.pack(f"<{n}I", *words)
+        except struct.error:        # a value beyond 32 bits: keep its low 32 bits, as write() does
+            data = struct.pack(f"<{n}I", *(word & 0xFFFFFFFF for word in words))
+        i = 0
+        while i < n:
+            self._advance(t_ps + i * word_ps)
+            taken = self.data.port_write_words(self._now, data, i, self._words_before_event(i, n, t_ps, word_ps))
+            if taken > 1:
+                self._advance(t_ps + (i + taken - 1) * word_ps)
+            i += taken
+
+    def _words_before_event(self, i: int, n: int, t_ps: int, word_ps: int) -> int:
+        """End of the run of burst words from word i that all come before the next scheduled event.
+
+        Word k is at t_ps + k * word_ps; the run stops at the first word at or
+        after the earliest queued event (which its access would apply first).
+        Word i itself always belongs to the run: the caller advanced to it.
+        """
+        if not self._queue or word_ps <= 0:
+            return n
+        first_at_event = -(-(self._queue[0][0] - t_ps) // word_ps)
+        return min(n, max(i + 1, first_at_event))
 
     def _build_readers(self) -> dict[str, Callable[[int], int]]:
         """Per-register read functions for registers that are not plain storage."""

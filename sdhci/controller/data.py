@@ -13,6 +13,7 @@ the card (write: no block to send; read: the clock stops between blocks).
 """
 from __future__ import annotations
 
+import struct
 from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -101,7 +102,7 @@ class DataEngine:
         return self.ctl.config.latencies
 
     def _sched(self, t: int, fn: Callable[..., None], *args: Any, bus_event: bool = True) -> None:
-        self.ctl.schedule(t, fn, *args, bus_event=bus_event, engine="dat")
+        self.ctl.push_event(t, bus_event, "dat", fn, args)
 
     def _fail(self, t: int, bits: int) -> None:
         """A data error: raise it and stop the transfer (software reset DAT ends it)."""
@@ -193,6 +194,23 @@ class DataEngine:
             x.bwe = False
             self._pio_space(t)
             self._try_send(t)
+
+    def port_write_words(self, t: int, data: bytes, start: int, end: int) -> int:
+        """32-bit words start..end-1 of ``data`` written to the port with no event between them; how many it took.
+
+        All of them when the port ignores writes; else the run that leaves the
+        block unfinished (they only add bytes) or, if the first one completes
+        it, that one word through port_write.
+        """
+        x = self.xfer
+        if x is None or x.read or x.mode != "pio" or not x.bwe:
+            return end - start
+        count = min(end - start, (x.block_size - len(x.port) - 1) // 4)
+        if count <= 0:
+            self.port_write(t, data[4 * start:4 * start + 4])
+            return 1
+        x.port += data[4 * start:4 * (start + count)]
+        return count
 
     def _dma_fetch(self, t: int) -> None:
         """Write DMA: bring the next block from host memory into a free buffer slot."""
@@ -483,6 +501,22 @@ class DataEngine:
             self._pio_data(t)
             self._slot_freed(t, x)
         return chunk + bytes(n - len(chunk))
+
+    def port_read_words(self, t: int, limit: int) -> list[int]:
+        """Up to ``limit`` 32-bit port reads with no event between them (at least one).
+
+        Zeros when the port is not readable; else the run that leaves the block
+        unfinished or, if the first read finishes it, that one through port_read.
+        """
+        x = self.xfer
+        if x is None or not x.read or x.mode != "pio" or not x.bre:
+            return [0] * limit
+        count = min(limit, (len(x.buffer[0]) - x.port_pos - 1) // 4)
+        if count <= 0:
+            return [int.from_bytes(self.port_read(t, 4), "little")]
+        words = list(struct.unpack_from(f"<{count}I", x.buffer[0], x.port_pos))
+        x.port_pos += 4 * count
+        return words
 
     def _slot_freed(self, t: int, x: Transfer) -> None:
         if x.waiting_space:

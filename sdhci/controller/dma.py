@@ -116,6 +116,8 @@ class Adma2:
 
 
 def gather(memory: HostMemory, segments: list[tuple[int, int]]) -> bytes:
+    if len(segments) == 1:      # SDMA, and ADMA2 with a block inside one descriptor
+        return memory.read(*segments[0])
     return b"".join(memory.read(a, n) for a, n in segments)
 
 

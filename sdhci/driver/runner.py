@@ -39,7 +39,9 @@ class Memory(Protocol):
     def read(self, addr: int, length: int) -> bytes: ...
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: one per executed op (hundreds per panic write) and a frozen
+# dataclass's __init__ costs about three times as much. Treat records as read-only.
+@dataclass(slots=True)
 class OpRecord:
     """One executed operation: what, when (ps), and what it returned."""
     op: Op
@@ -160,31 +162,35 @@ class SyncRunner:
         timing-out iteration) is made for real.
         """
         p = self.platform
-        start = self.t_ps
+        start = t = self.t_ps
         timeout_ps = max(0, op.timeout_ns) * 1000
         interval_ps = max(0, op.interval_ns) * 1000
         body_ps = p.mmio_read_ps + p.poll_overhead_ps
         period = body_ps + interval_ps
+        # Iteration j (0 = next) reads at next_read + j*period and times out if
+        # next_read + j*period + body_ps - start >= timeout_ps, i.e. if it reads at or after last_read.
+        last_read = start + timeout_ps - body_ps
+        read, next_event_ps, matches = self.controller.read, self.controller.next_event_ps, op.matches
         iterations = 0
         while True:
-            value = self.controller.read(op.offset, op.width, self.t_ps)
+            value = read(op.offset, op.width, t)
             iterations += 1
-            self.t_ps += body_ps
-            if op.matches(value):
+            t += body_ps
+            if matches(value):
+                self.t_ps = t
                 return self._poll_done(value, iterations, False)
-            if self.t_ps - start >= timeout_ps:
+            if t - start >= timeout_ps:
+                self.t_ps = t
                 return self._poll_done(value, iterations, True)
-            next_read = self.t_ps + interval_ps
-            # Iteration j (0 = next) reads at next_read + j*period and times out if
-            # next_read + j*period + body_ps - start >= timeout_ps.
-            to_timeout = max(0, -(-(timeout_ps - (next_read + body_ps - start)) // period))
-            event = self.controller.next_event_ps()
+            next_read = t + interval_ps
+            to_timeout = max(0, -(-(last_read - next_read) // period))
+            event = next_event_ps()
             if event is None:
                 skip = to_timeout
             else:
                 skip = min(to_timeout, max(0, -(-(event - next_read) // period)))
             iterations += skip
-            self.t_ps = next_read + skip * period
+            t = next_read + skip * period
 
     def _poll_done(self, value: int, iterations: int, timed_out: bool) -> PollResult:
         self.counts.read += iterations
