@@ -27,6 +27,7 @@ sdhci_dumpregs(), its register reads are made too (they cost bus time).
 """
 from __future__ import annotations
 
+import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -760,12 +761,13 @@ class SdhciHost:
             if read:
                 got = yield ReadBurst(R.SDHCI_BUFFER, words)
                 assert isinstance(data.buf, bytearray)
-                data.buf[self.pio_offset:self.pio_offset + data.blksz] = b"".join(w.to_bytes(4, "little") for w in got)
+                data.buf[self.pio_offset:self.pio_offset + data.blksz] = struct.pack(f"<{len(got)}I", *got)
             else:
                 block = self.pio_buf[self.pio_offset:self.pio_offset + data.blksz]
-                # sdhci_write_block_pio(): byte i of each 4 goes to bits 8i..8i+7 of the word.
-                yield WriteBurst(R.SDHCI_BUFFER, tuple(int.from_bytes(block[i:i + 4], "little")
-                                                       for i in range(0, data.blksz, 4)))
+                # sdhci_write_block_pio(): byte i of each 4 goes to bits 8i..8i+7 of the word
+                # (little-endian; a last partial word is zero-filled).
+                block += bytes(-len(block) % 4)
+                yield WriteBurst(R.SDHCI_BUFFER, struct.unpack(f"<{len(block) // 4}I", block))
             self.pio_offset += data.blksz
             self.blocks -= 1
             if self.blocks == 0:
