@@ -184,3 +184,28 @@ def test_sd_clock_off_freezes_the_bus() -> None:
     # the command phase is shifted by the time the clock was off; the framing is unchanged
     assert cmd.start_ps >= t_issue and resp.end_ps - cmd.end_ps == (NCR + 48) * P
     assert resp.end_ps - t_issue >= t_on - t_off
+
+
+def test_pio_block_start_latency() -> None:
+    # Latencies.pio_block_start_ps: the block may start on DAT only that long after its last
+    # Buffer Data Port word is written; it then starts at the first SD clock edge at or after.
+    # 300 clocks + 1234 ps is far beyond NWR after the response, so it alone decides the start.
+    lat = 300 * P + 1234
+    cfg = controller_preset("v3")
+    cfg.latencies.pio_block_start_ps = lat
+    ctl, h = _ready(config=cfg)
+    port_writes: list[int] = []
+    write = ctl.write
+
+    def spy(offset: int, width: int, value: int, t_ps: int) -> None:
+        if offset == rm.SDHCI_BUFFER:
+            port_writes.append(t_ps)
+        write(offset, width, value, t_ps)
+
+    ctl.write = spy
+    status = h.write_blocks(2048, bytes(range(256)) * 2, dma="pio")
+    assert status & rm.SDHCI_INT_DATA_END and not status & ERRORS
+    (data,) = events(ctl.trace, "data", 24)
+    sendable = port_writes[-1] + lat
+    assert len(port_writes) == 128
+    assert (data.start_ps - ctl.clock.edge0_ps) % P == 0 and 0 <= data.start_ps - sendable < P

@@ -6,8 +6,8 @@ and buffer are what sdhci_top implements (PIO only, one 512-byte block,
 whose Latencies are the RTL's own pipeline delays; `rtl_platform(base_mhz)`
 gives the register access costs of the kit's AXI4-Lite bench (cocotbext-axi
 master on clk). With both, the model and the RTL agree on every bus phase
-within 2 SD clocks except the one listed in KNOWN_MODEL_GAPS (checked by the
-scoreboard in tests/cocotb/bench_kit_rtl.py).
+of the panic write within 1 SD clock (the scoreboard in
+tests/cocotb/bench_kit_rtl.py checks within 2).
 
 Pure Python (no cocotb): the model side may use it as a preset.
 """
@@ -48,25 +48,11 @@ def rtl_latencies(base_mhz: int = RTL_BASE_CLK_MHZ) -> Latencies:
         response_status_ps=clk,                 # response end bit -> Command Complete
         buffer_ready_ps=clk,                    # previous block's end bit -> Buffer Write Ready
         write_gap_cycles=2,                     # NWR the RTL keeps before write data
+        pio_block_start_ps=3 * clk,             # last Buffer Data Port write starts -> block may start:
+                                                # ~2 clk for the AXI write to land, 1 for the data engine
         busy_status_ps=clk,                     # DAT0 high sampled -> Transfer Complete
         crc_status_timeout_cycles=10,           # no CRC status start bit by D+10 -> Data CRC Error
     )
-
-
-# What the model cannot express yet, per scoreboard phase: (extra SD clocks
-# allowed, why). The model starts a write block at the SD clock edge after
-# the buffer holds it; sdhci_top starts it 3.5 SD clocks after the last
-# Buffer Data Port write begins (~2 clk for the AXI write to land, 1.5 for
-# the serializer). Latencies has no "buffer full -> start bit" knob (and the
-# SyncRunner applies a write at the start of the access), so this phase is
-# off by 3.5 clocks until one exists. It also makes the model's panic_write
-# ~100 us (4 %) shorter than the RTL's: starting each block 70 ns early, its
-# driver sees Buffer Write Ready one 1 us poll iteration earlier per block
-# (1444 status reads in the model, 1567 on RTL; burst to burst 18.5 us
-# against 19.4 us).
-KNOWN_MODEL_GAPS: dict[str, tuple[float, str]] = {
-    "data issue": (2.0, "no buffer-full -> write start bit latency in the model's Latencies"),
-}
 
 
 def rtl_controller(base_mhz: int = RTL_BASE_CLK_MHZ) -> ControllerConfig:

@@ -114,11 +114,8 @@ class PhaseRow:
     rtl_mean: float
     max_deviation: float
 
-    allowance: float = 0.0      # extra clocks granted for a documented model gap
-    reason: str = ""
-
     def ok(self, tolerance: float) -> bool:
-        return self.max_deviation <= tolerance + self.allowance
+        return self.max_deviation <= tolerance
 
 
 @dataclass
@@ -149,8 +146,6 @@ class Comparison:
         lines = [f"{'phase':<16}{'n':>5}{'model':>11}{'RTL':>11}{'max dev':>9}  (SD clocks of {self.period_ps} ps)"]
         for r in self.rows:
             flag = "" if r.ok(self.tolerance_cycles) else "  <-- beyond tolerance"
-            if r.allowance:
-                flag += f"  (allowed +{r.allowance:g}: {r.reason})"
             lines.append(f"{r.phase:<16}{r.samples:>5}{r.model_mean:>11.2f}{r.rtl_mean:>11.2f}"
                          f"{r.max_deviation:>9.2f}{flag}")
         lines.append(f"partition bytes identical: {self.image_equal}; record on both cards: {self.record_on_both}; "
@@ -165,15 +160,8 @@ class Comparison:
 
 def compare(model: dict[str, list[int]], rtl: dict[str, list[int]], *, period_ps: int,
             tolerance_cycles: float = 2.0, image_equal: bool, record_on_both: bool,
-            commands_model: list[tuple[int, int]], commands_rtl: list[tuple[int, int]],
-            allowances: dict[str, tuple[float, str]] | None = None) -> Comparison:
-    """Pair each phase's samples in order and measure the deviation in SD clocks.
-
-    allowances: phase -> (extra clocks, reason) for gaps the model cannot yet
-    be calibrated away (sdhci.cocotb.calibration.KNOWN_MODEL_GAPS); they are
-    printed in the table.
-    """
-    allowances = allowances or {}
+            commands_model: list[tuple[int, int]], commands_rtl: list[tuple[int, int]]) -> Comparison:
+    """Pair each phase's samples in order and measure the deviation in SD clocks."""
     result = Comparison(period_ps, tolerance_cycles, image_equal, record_on_both, commands_model, commands_rtl)
     for phase in PHASES:
         m, r = model.get(phase, []), rtl.get(phase, [])
@@ -186,8 +174,7 @@ def compare(model: dict[str, list[int]], rtl: dict[str, list[int]], *, period_ps
             phase, len(pairs),
             sum(a for a, _ in pairs) / len(pairs) / period_ps,
             sum(b for _, b in pairs) / len(pairs) / period_ps,
-            max(abs(a - b) for a, b in pairs) / period_ps,
-            *allowances.get(phase, (0.0, ""))))
+            max(abs(a - b) for a, b in pairs) / period_ps))
     return result
 
 
@@ -229,12 +216,11 @@ def model_side(config: EmulatorConfig) -> tuple[Side, PanicSession]:
     return side(session, run, session.controller.trace, session.runner.log), session
 
 
-def compare_sides(model: Side, rtl: Side, period_ps: int, tolerance_cycles: float = 2.0,
-                  allowances: dict[str, tuple[float, str]] | None = None) -> Comparison:
+def compare_sides(model: Side, rtl: Side, period_ps: int, tolerance_cycles: float = 2.0) -> Comparison:
     """Whole pstore partition, every command of the scenario, and the record's phases."""
     result = compare(model.samples, rtl.samples, period_ps=period_ps, tolerance_cycles=tolerance_cycles,
                      image_equal=model.partition == rtl.partition,
                      record_on_both=model.record_on_card and rtl.record_on_card,
-                     commands_model=model.all_commands, commands_rtl=rtl.all_commands, allowances=allowances)
+                     commands_model=model.all_commands, commands_rtl=rtl.all_commands)
     result.totals_ps = (model.total_ps, rtl.total_ps)
     return result

@@ -97,6 +97,7 @@ class Latencies:
     response_status_ps: int = 0                  # response end bit -> Command Complete visible
     buffer_ready_ps: int = 20_000                # buffer space/data -> Buffer Write/Read Ready
     write_gap_cycles: int = 2                    # NWR: response end / busy end -> write start bit
+    pio_block_start_ps: int = 0                  # PIO: last Buffer Data Port write of a block -> it may go on DAT
     busy_status_ps: int = 0                      # busy release -> Transfer Complete visible
     crc_status_timeout_cycles: int = 8           # no CRC status start bit within this -> Data CRC Error
     dma_descriptor_fetch_ps: int = 100_000       # ADMA2: one descriptor read from host memory

@@ -55,6 +55,7 @@ class Transfer:
     sdma: Sdma | None = None
     adma: Adma2 | None = None
     buffer: deque = field(default_factory=deque)   # whole blocks held in the buffer
+    sendable_ps: deque = field(default_factory=deque)  # write: earliest start bit of each buffered block
     port: bytearray = field(default_factory=bytearray)  # PIO write: block being filled
     port_pos: int = 0                # PIO read: bytes read from buffer[0]
     gate_ps: int | None = None       # earliest start of the next write block; None before the response
@@ -189,6 +190,7 @@ class DataEngine:
         x.port += data
         if len(x.port) >= x.block_size:
             x.buffer.append(bytes(x.port[:x.block_size]))
+            x.sendable_ps.append(t + self._lat().pio_block_start_ps)
             x.port = bytearray()
             x.fetched += 1
             x.bwe = False
@@ -253,6 +255,7 @@ class DataEngine:
             return
         try:
             x.buffer.append(gather(self.ctl.memory, step.segments))
+            x.sendable_ps.append(t)
         except ValueError:
             self._fail(t, rm.SDHCI_INT_ADMA_ERROR)
             return
@@ -286,7 +289,7 @@ class DataEngine:
         if x is None or x.read or x.bus_busy or x.error or x.stopping or x.gate_ps is None or not x.buffer:
             return
         clock = self.ctl.clock
-        start = clock.next_edge(max(t, x.gate_ps))
+        start = clock.next_edge(max(t, x.gate_ps, x.sendable_ps.popleft()))
         data = x.buffer.popleft()
         x.in_flight += 1
         x.bus_busy = True

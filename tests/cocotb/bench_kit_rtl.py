@@ -29,7 +29,6 @@ from cocotb.triggers import Timer
 from emmc_card import InjectedStall
 from emmc_card.bfm import BfmFaults
 from emmc_card.storage import USER
-from sdhci.cocotb.calibration import KNOWN_MODEL_GAPS
 from sdhci.cocotb.env import start_kit
 from sdhci.cocotb.scenario import kit_config, panic_scenario, run_on_rtl
 from sdhci.cocotb.runner import now_ps
@@ -82,7 +81,7 @@ async def panic_write_against_model(dut) -> None:
     wall1 = time.perf_counter()
     model, _ = model_side(config)
     model_wall = time.perf_counter() - wall1
-    result = compare_sides(model, rtl, period, allowances=KNOWN_MODEL_GAPS)
+    result = compare_sides(model, rtl, period)
     dut._log.info("model versus RTL, the record's panic write:\n%s", result.table())
 
     record_cycles = (run.record_end_ps - run.record_start_ps) // period
