@@ -5,7 +5,7 @@ one 64 KiB kmsg record (CMD25 + CMD12 by the driver, PIO, 8-bit), then a
 CMD24 and a CMD18 read-back; the image is checked, and the same scenario on
 the Python model (calibrated as sdhci_top, sdhci/cocotb/calibration.py) must
 agree: partition bytes, commands and arguments, every bus phase within 2 SD
-clocks (one documented exception).
+clocks.
 
 auto_cmd12_and_error_injection: a 64 KiB write with Auto CMD12, then a
 command timeout, a data CRC error and busy beyond the data timeout, each with
