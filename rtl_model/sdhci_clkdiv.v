@@ -26,7 +26,8 @@ module sdhci_clkdiv (
 
     // Internal clock stable two clk cycles after the internal clock enable.
     reg stable_pipe;
-    always @(posedge clk) begin
+    wire stable_settled = rst_n && (stable_pipe == int_clk_en) && (int_clk_stable == int_clk_en);
+    always @(posedge clk) if ((!stable_settled)) begin
         if (!rst_n || !int_clk_en) begin
             stable_pipe <= 1'b0;
             int_clk_stable <= 1'b0;
@@ -40,8 +41,10 @@ module sdhci_clkdiv (
     reg [9:0] cnt;
     reg       sdclk_q;
     wire      edge_due = (cnt == div - 10'd1);
-    always @(posedge clk) begin
-        if (!rst_n || !run || bypass) begin
+    wire      div_stopped = !rst_n || !run || bypass;
+    wire      div_settled = rst_n && div_stopped && (cnt == 10'd0) && !sdclk_q;
+    always @(posedge clk) if ((!div_settled)) begin
+        if (div_stopped) begin
             cnt <= 10'd0;
             sdclk_q <= 1'b0;
         end else if (edge_due) begin
@@ -58,12 +61,9 @@ module sdhci_clkdiv (
     // Undivided clock, N = 0: clk gated by an enable that changes only while
     // clk is low (the latch of an integrated clock gate), so no glitches.
     reg gate_q;
-    always @(negedge clk) begin
-        if (!rst_n)
-            gate_q <= 1'b0;
-        else
-            gate_q <= run & bypass & ~hold;
-    end
+    wire gate_d = rst_n & run & bypass & ~hold;
+    always @(negedge clk) if ((!rst_n || gate_q != gate_d))
+        gate_q <= gate_d;
 
     /* verilator lint_off SYNCASYNCNET */
     assign sdclk = bypass ? (clk & gate_q) : sdclk_q;

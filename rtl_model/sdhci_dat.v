@@ -57,8 +57,6 @@ module sdhci_dat (
     output reg         ev_crc,
     output reg         ev_end_bit
 );
-`include "sdhci_crc.vh"
-
     localparam [3:0] IDLE = 4'd0, R1B_RSP = 4'd1, W_WAIT = 4'd2, W_DATA = 4'd3,
                      W_CRCS = 4'd4, W_TOKEN = 4'd5, BUSY = 4'd6, ACMD = 4'd7,
                      R_ARM = 4'd8, R_WAIT = 4'd9, R_DATA = 4'd10, R_HOLD = 4'd11,
@@ -82,7 +80,7 @@ module sdhci_dat (
     reg [6:0]  byte_hi;      // received high nibble / partial byte
     reg [2:0]  token;
     reg [27:0] tmo_cnt;
-    reg [127:0] crc;         // CRC16 of DAT line l in bits 16l+15..16l
+    reg [127:0] crc;         // CRC16s, bit-sliced: bit k of DAT line l in bit 8k+l
     reg [31:0] mem [0:127];
 
     wire [7:0]  used = (bus_width == 2'd2) ? 8'hFF : (bus_width == 2'd1) ? 8'h0F : 8'h01;
@@ -125,33 +123,34 @@ module sdhci_dat (
     end
     assign buf_rdata = mem[host_ptr];
 
-    // ---- per-line CRC16: fed with the bits sent or received this tick ----
+    // ---- per-line CRC16, bit-sliced: crc[8k +: 8] holds bit k of the CRC16
+    // of all eight DAT lines (lane l in bit l), so one vector step advances
+    // every line: the feedback bits enter slice 0 and are XORed into slices
+    // 5 and 12 (x^16 + x^12 + x^5 + 1). Only evaluated when it changes. ----
     wire [7:0] crc_in = (state == W_DATA) ? tx_bits : dat_i;
     wire       crc_feed = tick && (((state == W_DATA) && (phase == PH_DATA)) ||
                                    ((state == R_DATA) && (phase == PH_DATA || phase == PH_CRC)));
     wire       crc_clear = tick && ((state == W_WAIT) || (state == R_WAIT));
-    reg  [7:0] crc_msb;
-    reg  [7:0] crc_nonzero;
-    integer l;
-    always @(*) begin
-        for (l = 0; l < 8; l = l + 1) begin
-            crc_msb[l] = crc[16*l + 15];
-            crc_nonzero[l] = (crc[16*l +: 16] != 16'd0);
-        end
-    end
-    always @(posedge clk) begin
-        for (l = 0; l < 8; l = l + 1) begin
-            if (rst || crc_clear)
-                crc[16*l +: 16] <= 16'd0;
-            else if (crc_feed)
-                crc[16*l +: 16] <= crc16_step(crc[16*l +: 16], crc_in[l]);
-            else if (tick && state == W_DATA && phase == PH_CRC)
-                crc[16*l +: 16] <= {crc[16*l +: 15], 1'b0};
-        end
+    wire       crc_shift = tick && (state == W_DATA) && (phase == PH_CRC);
+    wire [7:0] crc_msb = crc[127:120];
+    wire [7:0] crc_fb = crc_msb ^ crc_in;
+    wire [63:0] crc_or64 = crc[127:64] | crc[63:0];
+    wire [31:0] crc_or32 = crc_or64[63:32] | crc_or64[31:0];
+    wire [15:0] crc_or16 = crc_or32[31:16] | crc_or32[15:0];
+    wire [7:0] crc_nonzero = crc_or16[15:8] | crc_or16[7:0];
+    wire crc_update = rst || crc_clear || crc_feed || crc_shift;
+    always @(posedge clk) if ((crc_update)) begin
+        if (rst || crc_clear)
+            crc <= 128'd0;
+        else if (crc_feed)
+            crc <= {crc[119:96], crc[95:88] ^ crc_fb, crc[87:40], crc[39:32] ^ crc_fb, crc[31:0], crc_fb};
+        else if (crc_shift)
+            crc <= {crc[119:0], 8'd0};
     end
 
     // ---- data timeout counter (TMCLK = clk) ----
-    always @(posedge clk) begin
+    wire tmo_settled = !rst && !tmo_run && (tmo_cnt == 28'd0);
+    always @(posedge clk) if ((!tmo_settled)) begin
         if (rst || !tmo_run)
             tmo_cnt <= 28'd0;
         else
@@ -175,7 +174,13 @@ module sdhci_dat (
         end
     endtask
 
-    always @(posedge clk) begin
+    // Enable (exact: 0 only when the body would change nothing; see README, Simulation speed): idle with nothing arriving.
+    wire pulses = block_count_dec || acmd_req || ev_xfer_done || ev_buf_wr_ready || ev_buf_rd_ready
+                  || ev_timeout || ev_crc || ev_end_bit;
+    wire quiet = !rst && (state == IDLE) && !pulses && !xfer_start && !busy_start && !rsp_wait && !rsp_ok
+                 && !acmd_failed && (host_ptr == 7'd0) && (!tick || gap == 2'd3) && !host_we
+                 && !(buf_re && buf_rd_en);
+    always @(posedge clk) if ((!quiet)) begin
         block_count_dec <= 1'b0;
         acmd_req <= 1'b0;
         ev_xfer_done <= 1'b0;

@@ -220,19 +220,20 @@ module sdhci_regs #(
 
     wire regs_rst = !rst_n || srst_all;
 
+    // The always bodies below carry exact enables (see README, Simulation speed).
+    wire srst_wr = rst_n && wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET && wr_strb[3];
     always @(posedge clk) begin
-        srst_all <= 1'b0;
-        srst_cmd <= 1'b0;
-        srst_dat <= 1'b0;
-        if (rst_n && wr_ok && wr_word == SDHCI_CLOCK_CONTROL_OFFSET && wr_strb[3]) begin
-            srst_all <= wr_data[24];
-            srst_cmd <= wr_data[25];
-            srst_dat <= wr_data[26];
+        if ((!rst_n || srst_wr || srst_all || srst_cmd || srst_dat)) begin
+            srst_all <= srst_wr && wr_data[24];
+            srst_cmd <= srst_wr && wr_data[25];
+            srst_dat <= srst_wr && wr_data[26];
         end
     end
 
     // command issue and Auto CMD12 sequencing
-    always @(posedge clk) begin
+    wire seq_event = regs_rst || srst_cmd || issue || issue_pending || xfer_start || busy_start
+                     || acmd_req || acmd_pending || cmd_done;
+    always @(posedge clk) if ((seq_event)) begin
         xfer_start <= 1'b0;
         busy_start <= 1'b0;
         if (regs_rst || srst_cmd) begin
@@ -278,7 +279,12 @@ module sdhci_regs #(
                             dat_cmd_done ? {cmd_err_index, cmd_err_end, cmd_err_crc, cmd_err_timeout} : 4'd0}
                            | force_ev[31:16];
 
-    always @(posedge clk) begin
+    wire enable_wr = wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_OFFSET;
+    wire [15:0] normal_enable_next = enable_wr ? new_enable[15:0] & NORMAL_ENABLE_RW : normal_enable;
+    wire [15:0] error_enable_next = enable_wr ? new_enable[31:16] & ERROR_ENABLE_RW : error_enable;
+    wire regs_event = regs_rst || wr_ok || block_count_dec || cmd_done || srst_cmd || srst_dat
+                      || (normal_ev != 16'd0) || (error_ev != 16'd0);
+    always @(posedge clk) if ((regs_event)) begin
         if (regs_rst) begin
             sdma_address <= 32'd0;
             block_size_q <= SDHCI_BLOCK_SIZE_RESET;
@@ -305,7 +311,9 @@ module sdhci_regs #(
         end else begin
             if ((wr_ok && wr_word == SDHCI_SDMA_SYSTEM_ADDRESS_OFFSET))
                 sdma_address <= merge(sdma_address, wr_data, wr_strb);
-            if ((wr_ok && wr_word == SDHCI_BLOCK_SIZE_OFFSET)) begin
+            // Block Size/Count: writes ignored during a transaction (SDHCI
+            // v3.00 2.2.2/2.2.3), i.e. while Command Inhibit (DAT) is 1.
+            if (wr_ok && wr_word == SDHCI_BLOCK_SIZE_OFFSET && !dat_inhibit_all) begin
                 block_size_q <= new_size[15:0] & BLOCK_SIZE_RW;
                 block_count_q <= new_size[31:16];
             end else if (block_count_dec) begin
@@ -313,10 +321,14 @@ module sdhci_regs #(
             end
             if ((wr_ok && wr_word == SDHCI_ARGUMENT_OFFSET))
                 argument_q <= merge(argument_q, wr_data, wr_strb);
-            if ((wr_ok && wr_word == SDHCI_TRANSFER_MODE_OFFSET)) begin
+            // Transfer Mode: writes ignored while Command Inhibit (DAT) is 1
+            // (SDHCI v3.00 2.2.5). Command: a write of its upper byte that
+            // does not issue (inhibited) is ignored as a whole, so the command
+            // in flight keeps its response type.
+            if (wr_ok && wr_word == SDHCI_TRANSFER_MODE_OFFSET && !dat_inhibit_all)
                 transfer_mode <= new_mode[15:0] & TRANSFER_MODE_RW;
+            if (wr_ok && wr_word == SDHCI_TRANSFER_MODE_OFFSET && (!cmd_write || issue))
                 command <= cmd_new;
-            end
             if ((wr_ok && wr_word == SDHCI_HOST_CONTROL_1_OFFSET)) begin
                 host_control_1 <= new_host[7:0] & HOST_CONTROL_1_RW;
                 power_control <= new_host[15:8] & POWER_RW;
@@ -330,10 +342,8 @@ module sdhci_regs #(
                 clock_control <= new_clock[15:0] & CLOCK_RW;
                 timeout_control <= new_clock[23:16] & TIMEOUT_RW;
             end
-            if ((wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_STATUS_ENABLE_OFFSET)) begin
-                normal_enable <= new_enable[15:0] & NORMAL_ENABLE_RW;
-                error_enable <= new_enable[31:16] & ERROR_ENABLE_RW;
-            end
+            normal_enable <= normal_enable_next;
+            error_enable <= error_enable_next;
             if ((wr_ok && wr_word == SDHCI_NORMAL_INTERRUPT_SIGNAL_ENABLE_OFFSET)) begin
                 normal_signal <= new_signal[15:0] & NORMAL_SIGNAL_RW;
                 error_signal <= new_signal[31:16] & ERROR_SIGNAL_RW;
@@ -362,12 +372,17 @@ module sdhci_regs #(
 
             // Interrupt status: set by enabled events, cleared by writing 1;
             // a CMD or DAT line reset clears its own completion bits.
+            // A Status Enable bit at 0 masks its status bit: clearing the
+            // enable clears a latched status bit too (SDHCI v3.00 2.2.17:
+            // the Status Enable affects reads of the status register).
             normal_status <= ((normal_status & ~w1c[15:0]) | (normal_ev & normal_enable)) & NORMAL_EVENTS
+                & normal_enable_next
                 & ~(srst_cmd ? SDHCI_NORMAL_INTERRUPT_STATUS_COMMAND_COMPLETE_MASK : 16'd0)
                 & ~(srst_dat ? (SDHCI_NORMAL_INTERRUPT_STATUS_TRANSFER_COMPLETE_MASK
                                 | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_WRITE_READY_MASK
                                 | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_READ_READY_MASK) : 16'd0);
-            error_status <= ((error_status & ~w1c[31:16]) | (error_ev & error_enable)) & ERROR_EVENTS;
+            error_status <= ((error_status & ~w1c[31:16]) | (error_ev & error_enable)) & ERROR_EVENTS
+                & error_enable_next;
         end
     end
 

@@ -158,7 +158,9 @@ module sdhci_top #(
     );
 
     // Pad registers: launch on the falling clk edge while sdclk is low.
-    always @(negedge clk) begin
+    // Enable (exact: 0 only when the body would change nothing; see README, Simulation speed): in reset or when a pad would change.
+    wire pads_launch = launch && ({cmd_o, cmd_oe, dat_o, dat_oe} != {cmd_q, cmd_oe_q, dat_q, dat_oe_q});
+    always @(negedge clk) if ((!rst_n || pads_launch)) begin
         if (!rst_n) begin
             cmd_o <= 1'b1;
             cmd_oe <= 1'b0;
