@@ -43,9 +43,3 @@ class WriteCache:
         blocks = list(self._blocks.items())
         self._blocks.clear()
         return blocks
-
-    def lose(self) -> int:
-        """Power cut: drop everything; returns how many blocks were lost."""
-        lost = len(self._blocks)
-        self._blocks.clear()
-        return lost

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from emmc_card.bus import CRC_STATUS_DELAY, NCR_MAX, NCR_MIN, NID
 from emmc_card.configtools import ConfigError
 
 SECTOR = 512
@@ -83,12 +84,12 @@ def _fixed(us: float) -> TimeDistribution:
 class CardTiming:
     """Card-side timing knobs; see docs/card.md for the physical meaning of each."""
 
-    ncr_cycles_min: int = 2
-    ncr_cycles_max: int = 2
-    nid_cycles: int = 5
+    ncr_cycles_min: int = NCR_MIN
+    ncr_cycles_max: int = NCR_MIN
+    nid_cycles: int = NID
     nac_cycles_min: int = 2
     nac_cycles_max: int = 2
-    crc_status_delay_cycles: int = 2
+    crc_status_delay_cycles: int = CRC_STATUS_DELAY
     # Busy after a block goes to the medium (cache off, reliable write, eviction).
     program: TimeDistribution = field(default_factory=lambda: _fixed(100.0))
     # Busy after a block is taken into the volatile cache.
@@ -106,16 +107,18 @@ class CardTiming:
     injected_stalls: list[InjectedStall] = field(default_factory=list)
 
     def validate(self) -> None:
-        for name, lo, hi in (("ncr_cycles", 2, 64), ("nac_cycles", 2, None)):
+        for name, lo, hi in (("ncr_cycles", NCR_MIN, NCR_MAX), ("nac_cycles", 2, None)):
             low, high = getattr(self, f"{name}_min"), getattr(self, f"{name}_max")
-            if low < lo or (hi is not None and high > hi):
+            if low < lo:
                 raise ConfigError(f"{name}_min", f"must lie in {lo}..{hi or 'inf'} cycles")
+            if hi is not None and high > hi:
+                raise ConfigError(f"{name}_max", f"must lie in {lo}..{hi} cycles")
             if low > high:
                 raise ConfigError(f"{name}_min", f"{low} > {name}_max {high}")
         if self.nid_cycles < 1:
-            raise ConfigError("nid_cycles", "must be >= 1 (the spec value is 5)")
+            raise ConfigError("nid_cycles", f"must be >= 1 (the spec value is {NID})")
         if self.crc_status_delay_cycles < 1:
-            raise ConfigError("crc_status_delay_cycles", "must be >= 1 (the spec value is 2)")
+            raise ConfigError("crc_status_delay_cycles", f"must be >= 1 (the spec value is {CRC_STATUS_DELAY})")
         if self.write_buffer_blocks < 1:
             raise ConfigError("write_buffer_blocks", "must be >= 1")
         if not 0.0 <= self.gc_stall_probability <= 1.0:
@@ -130,7 +133,7 @@ class CardTiming:
             try:
                 part.validate()
             except ConfigError as err:
-                raise ConfigError(f"{name}.{err.key}", str(err).split(": ", 1)[-1]) from None
+                raise err.under(name) from None
 
 
 @dataclass
@@ -210,7 +213,7 @@ class CardConfig:
             try:
                 getattr(self, name).validate()
             except ConfigError as err:
-                raise ConfigError(f"{name}.{err.key}", str(err).split(": ", 1)[-1]) from None
+                raise err.under(name) from None
         t = self.timing
         if t.cmd6_busy_us is not None and t.cmd6_busy_us > self.generic_cmd6_time_10ms * 10_000:
             raise ConfigError("timing.cmd6_busy_us", "exceeds GENERIC_CMD6_TIME")

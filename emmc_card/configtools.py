@@ -20,6 +20,11 @@ class ConfigError(ValueError):
     def __init__(self, key: str, message: str) -> None:
         super().__init__(f"{key}: {message}" if key else message)
         self.key = key
+        self.message = message
+
+    def under(self, prefix: str) -> ConfigError:
+        """The same error with its key nested under `prefix`: a sub-table's validate() names only its own keys."""
+        return ConfigError(f"{prefix}.{self.key}" if self.key else prefix, self.message)
 
 
 def _convert(tp: Any, value: Any, key: str) -> Any:
@@ -118,7 +123,7 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
             validate()
         except ConfigError as err:
             if prefix and err.key and not err.key.startswith(prefix):
-                raise ConfigError(f"{prefix}.{err.key}", str(err).split(": ", 1)[-1]) from None
+                raise err.under(prefix) from None
             raise
     return obj
 

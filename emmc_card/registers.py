@@ -15,7 +15,6 @@ from emmc_card.protocol import register_with_crc
 # OCR bits.
 OCR_BUSY = 1 << 31                # 1 = power-up done
 OCR_ACCESS_MODE_SHIFT = 29
-OCR_ACCESS_MODE_MASK = 3 << OCR_ACCESS_MODE_SHIFT
 OCR_ACCESS_BYTE = 0b00
 OCR_ACCESS_SECTOR = 0b10
 OCR_VDD_27_36 = 0x1FF << 15       # 2.7-3.6 V window

@@ -19,6 +19,7 @@ from emmc_card import PRESETS as CARD_PRESETS
 from emmc_card.configtools import ConfigError, to_dict
 from sdhci.bench import render_bench, run_bench
 from sdhci.config import EmulatorConfig, load_config
+from sdhci.controller.clock import period_ps
 from sdhci.controller.config import PRESETS as CONTROLLER_PRESETS
 from sdhci.driver.platform import PLATFORM_PRESETS
 from sdhci.emulation import EmulationError, run_panic_write
@@ -167,8 +168,8 @@ def _load(args: argparse.Namespace) -> EmulatorConfig:
 def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
     result = run_panic_write(_load(args))
     if args.vcd:
-        period_ps = clock_period_from_trace(result.trace) or round(1e12 / result.sd_clock_hz)
-        write_vcd(args.vcd, result.trace, period_ps, result.bus_width)
+        sd_period_ps = clock_period_from_trace(result.trace) or period_ps(result.sd_clock_hz)
+        write_vcd(args.vcd, result.trace, sd_period_ps, result.bus_width)
     out.write(render_json(result) if args.json else render_text(result))
     return 0
 

@@ -27,9 +27,8 @@ from sdhci.controller.config import ControllerConfig, controller_preset
 from sdhci.regmap import SDHCI_SPEC_200
 from sdhci.driver.platform import PlatformConfig, platform_preset
 from sdhci.pstore import PstoreBlkConfig, blkdev_partno
-from sdhci.pstore.partitions import PartitionError, check_partitions
+from sdhci.pstore.partitions import SECTOR, PartitionError, check_partitions
 
-SECTOR = 512
 REASONS = {"panic": 1, "oops": 2, "emergency": 3, "shutdown": 4}
 
 
@@ -205,7 +204,7 @@ def build_config(raw: dict[str, Any]) -> EmulatorConfig:
         try:
             base = to_dict(loader(name))
         except ConfigError as err:
-            raise ConfigError(key, str(err).split(": ", 1)[-1]) from None
+            raise ConfigError(key, err.message) from None
         override = data.get(section, {})
         if not isinstance(override, dict):
             raise ConfigError(section, f"expected a table, got {override!r}")

@@ -19,19 +19,19 @@ from typing import Any, Callable, Generator, NamedTuple
 
 from emmc_card import EmmcCard, InjectedStall
 from emmc_card.storage import USER, Storage
-from sdhci.config import REASONS, SECTOR, EmulatorConfig, load_config
+from sdhci.config import REASONS, SECTOR, EmulatorConfig
 from sdhci.controller import SdhciController
 from sdhci.driver.mmc_core import EBUSY, NSEC_PER_MSEC, KernelOops, MmcCard
 from sdhci.driver.mmc_init import CardInitError, InitSettings, mmc_init
 from sdhci.driver.mmcpstore import Mmcpstore, PanicWriteTrace
-from sdhci.driver.ops import Poll, Read, ReadBurst, Write, WriteBurst
+from sdhci.driver.ops import DriverGen, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.runner import SyncRunner
 from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
 from sdhci.memory import HostMemory
 from sdhci.pstore import PanicWrite, Partition, PstoreZone, panic_text, write_partition_table
 
 __all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "PanicSession",
-           "run_panic_write", "run_panic_writes", "load_config"]
+           "run_panic_write", "run_panic_writes", "pstore_panic_calls"]
 
 #: Phase keys, highest priority first: a picosecond covered by several phases counts for the first.
 #: The bus phases come from the controller's trace (a data timeout counts as busy: it runs while
@@ -250,12 +250,15 @@ class PanicSession:
         self.mmc_card: MmcCard | None = None
         self.faults: list[KernelOops] = []
 
-    def initialise(self) -> MmcCard:
-        """Boot-time bring-up (mmc_init); EmulationError on failure."""
+    def init_routine(self) -> DriverGen:
+        """The boot-time bring-up as a driver routine (mmc_init with the run's board settings), for any runner."""
         run = self.config.run
+        return mmc_init(self.host, InitSettings(run.bus_width, run.sd_clock_hz, run.enable_cache, run.ddr))
+
+    def initialise(self) -> MmcCard:
+        """Boot-time bring-up (mmc_init) on the SyncRunner; EmulationError on failure."""
         try:
-            self.mmc_card = self.runner.run(mmc_init(self.host, InitSettings(run.bus_width, run.sd_clock_hz,
-                                                                             run.enable_cache, run.ddr)))
+            self.mmc_card = self.runner.run(self.init_routine())
         except (HostSetupError, CardInitError) as err:
             raise EmulationError(f"card initialisation failed: {err}") from None
         return self.mmc_card
@@ -294,7 +297,7 @@ class PanicSession:
 
 def run_panic_write(config: EmulatorConfig) -> PanicWriteResult:
     """Initialise, register, and run the panic path of pstore/zone through mmcpstore; see PanicWriteResult."""
-    return _run(config, _pstore_calls)
+    return _run(config, pstore_panic_calls)
 
 
 def run_panic_writes(config: EmulatorConfig, calls: list[tuple[bytes, int, int]],
@@ -312,7 +315,7 @@ def run_panic_writes(config: EmulatorConfig, calls: list[tuple[bytes, int, int]]
     return _run(config, fixed, unregister)
 
 
-def _pstore_calls(session: PanicSession) -> Generator[PanicWrite, int | None, Any]:
+def pstore_panic_calls(session: PanicSession) -> Generator[PanicWrite, int | None, Any]:
     """pstore/zone's panic path on the registered partition: the record, then any dirty-zone flushes."""
     config = session.config
     cxt = session.mmcpstore

@@ -11,7 +11,6 @@ from typing import Any, Iterable, Literal
 
 # An Auto CMD12/CMD23 is a "command" event with detail["auto"] = True.
 EventKind = Literal["command", "response", "data", "crc_status", "busy", "dma", "timeout"]
-KINDS: tuple[str, ...] = ("command", "response", "data", "crc_status", "busy", "dma", "timeout")
 
 
 # Not frozen: the model makes several per data block and a frozen dataclass's

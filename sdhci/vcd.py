@@ -29,8 +29,8 @@ from typing import IO, Any
 from vcd import VCDWriter
 from vcd.gtkw import GTKWSave
 
-from emmc_card.bus import COMMAND_BITS
-from emmc_card.crc import crc7
+from emmc_card.bus import COMMAND_BITS, CRC_STATUS_NONE
+from emmc_card.protocol import encode_command
 from sdhci.trace import BusEvent
 
 #: Idle stretches (in SD clocks) up to this length keep SDCLK running.
@@ -66,12 +66,6 @@ def _token_bits(token: bytes) -> list[int]:
     return [(byte >> (7 - i)) & 1 for byte in token for i in range(8)]
 
 
-def _command_token(index: int, argument: int) -> bytes:
-    """The 48-bit command token host to card (start 0, transmission 1)."""
-    head = bytes([0x40 | (index & 0x3F)]) + (argument & 0xFFFFFFFF).to_bytes(4, "big")
-    return head + bytes([(crc7(head) << 1) | 1])
-
-
 class _Changes:
     """Value changes keyed by (time, signal); the last one set at a time wins."""
 
@@ -96,7 +90,7 @@ def _cmd_line(changes: _Changes, event: BusEvent, period_ps: int) -> None:
     n = _bit_times(event, period_ps)
     bits: list[int | str] | None = None
     if event.kind == "command" and event.cmd is not None and "argument" in event.detail:
-        bits = list(_token_bits(_command_token(event.cmd, int(event.detail["argument"]))))
+        bits = list(_token_bits(encode_command(event.cmd, int(event.detail["argument"]))))
     if bits is None or len(bits) != n:
         bits = [0] + ["x"] * max(0, n - 2) + [1] if n > 1 else [0]
     for k, bit in enumerate(bits):
@@ -117,7 +111,7 @@ def _dat_lines(changes: _Changes, event: BusEvent, period_ps: int, width: int) -
         changes.set(t + period_ps, "sd.DAT", _dat_value(width, "x" * width))
         changes.set(t + (n - 1) * period_ps, "sd.DAT", "11111111")
     elif event.kind == "crc_status":
-        status = int(event.detail.get("status", 0b111))
+        status = int(event.detail.get("status", CRC_STATUS_NONE))
         token = [0, (status >> 2) & 1, (status >> 1) & 1, status & 1, 1]
         for k, bit in enumerate(token):
             changes.set(t + k * period_ps, "sd.DAT", "1111111" + str(bit))

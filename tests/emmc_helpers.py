@@ -7,6 +7,9 @@ initialisation. Other layers' tests may reuse it.
 """
 from __future__ import annotations
 
+import os
+import random
+
 from emmc_card import EmmcCard
 from emmc_card.bus import (
     COMMAND_BITS,
@@ -23,6 +26,19 @@ from emmc_card.protocol import CardState, decode_r1, decode_r2, decode_r3, encod
 CLK_PS = 20_000          # 50 MHz SD clock
 HOST_OCR = 0x40FF8080    # sector mode supported, 2.7-3.6 V and 1.7-1.95 V
 RCA = 0x0002
+
+
+def blocks(seed: int, count: int) -> list[bytes]:
+    """`count` seeded random 512-byte blocks (test data that differs per block)."""
+    rng = random.Random(seed)
+    return [rng.randbytes(512) for _ in range(count)]
+
+
+def file_bytes(path: str | os.PathLike[str], offset: int, length: int) -> bytes:
+    """Bytes of the image file itself: what survived, independent of the card model."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        return f.read(length)
 
 
 def cmd(index: int, arg: int = 0) -> bytes:

@@ -8,14 +8,14 @@ SDMA or ADMA2.
 """
 from __future__ import annotations
 
+from emmc_helpers import HOST_OCR, RCA
+
 from emmc_card import CardConfig, CardTiming, EmmcCard, TimeDistribution
 from sdhci import regmap as rm
 from sdhci.controller import ControllerConfig, SdhciController, controller_preset
 from sdhci.memory import HostMemory
 
 MMIO_PS = 10_000           # one register access, 10 ns
-RCA = 2
-HOST_OCR = 0x40FF8080
 R1 = rm.SDHCI_CMD_RESP_SHORT | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
 R1B = rm.SDHCI_CMD_RESP_SHORT_BUSY | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
 R2 = rm.SDHCI_CMD_RESP_LONG | rm.SDHCI_CMD_CRC
@@ -230,16 +230,17 @@ def build_adma_table(mem: HostMemory, table: int, buffer_addr: int, data: bytes,
     second = table + 0x1000                  # the link jumps here half-way
     for i, (a, n) in enumerate(pieces):
         if i == len(pieces) // 2 and i:
-            _desc(mem, addr, rm.ADMA2_VALID | rm.ADMA2_ACT_LINK, 0, second)
+            adma2_desc(mem, addr, rm.ADMA2_VALID | rm.ADMA2_ACT_LINK, 0, second)
             addr = second
-            _desc(mem, addr, rm.ADMA2_VALID | rm.ADMA2_ACT_NOP, 0, 0)
+            adma2_desc(mem, addr, rm.ADMA2_VALID | rm.ADMA2_ACT_NOP, 0, 0)
             addr += 8
         last = i == len(pieces) - 1
-        _desc(mem, addr, rm.ADMA2_TRAN_VALID | (rm.ADMA2_END if last else 0), n & 0xFFFF, a)
+        adma2_desc(mem, addr, rm.ADMA2_TRAN_VALID | (rm.ADMA2_END if last else 0), n & 0xFFFF, a)
         addr += 8
 
 
-def _desc(mem: HostMemory, addr: int, attr: int, length: int, target: int) -> None:
+def adma2_desc(mem: HostMemory, addr: int, attr: int, length: int, target: int) -> None:
+    """One 32-bit ADMA2 descriptor (attribute, length, address; little-endian) at `addr`."""
     mem.write(addr, attr.to_bytes(2, "little") + length.to_bytes(2, "little") + target.to_bytes(4, "little"))
 
 

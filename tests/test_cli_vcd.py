@@ -107,7 +107,7 @@ def test_vcd_writer_rejects_bad_clock_and_width() -> None:
             raise AssertionError(f"accepted period {period} width {width}")
 
 
-def test_gtkw_save_file_names_every_signal(tmp_path) -> None:
+def test_gtkw_save_file_names_every_signal() -> None:
     out = io.StringIO()
     write_gtkw(out, "panic.vcd")
     text = out.getvalue()

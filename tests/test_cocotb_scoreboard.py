@@ -2,16 +2,18 @@
 
 The RTL comparison itself runs in tests/test_cocotb_rtl.py; here: phase
 extraction against a hand-made trace, and model-versus-model comparisons that
-must agree exactly or flag the one latency that was changed.
+must agree exactly or flag the one latency that was changed. The hand-made
+trace uses the model's BusEvent (the BFM's BusRecord has the same fields):
+importing emmc_card.bfm would pull cocotb into a plain pytest module.
 """
 from dataclasses import replace
 
-from emmc_card.bfm import BusRecord
 from sdhci import regmap as rm
 from sdhci.cocotb.scenario import kit_config
 from sdhci.cocotb.scoreboard import compare_sides, model_side, phase_samples
 from sdhci.driver.ops import Write, WriteBurst
 from sdhci.driver.runner import OpRecord
+from sdhci.trace import BusEvent
 
 P = 20_000   # SD clock period, ps
 
@@ -27,11 +29,11 @@ def test_phase_samples_of_a_hand_made_cmd24() -> None:
     data = 3_100_000 + 2 * P
     token = data + 530 * P + 2 * P
     events = [
-        BusRecord("command", t_cmd, t_cmd + 48 * P, 24, {"argument": 7}),
-        BusRecord("response", resp, resp + 48 * P, 24),
-        BusRecord("data", data, data + 530 * P, 24),
-        BusRecord("crc_status", token, token + 5 * P, 24, {"status": 2}),
-        BusRecord("busy", token + 5 * P, token + 105 * P, 24),
+        BusEvent("command", t_cmd, t_cmd + 48 * P, 24, {"argument": 7}),
+        BusEvent("response", resp, resp + 48 * P, 24),
+        BusEvent("data", data, data + 530 * P, 24),
+        BusEvent("crc_status", token, token + 5 * P, 24, {"status": 2}),
+        BusEvent("busy", token + 5 * P, token + 105 * P, 24),
     ]
     log = [OpRecord(Write(rm.SDHCI_COMMAND, 16, 0x183A), 1_000_000, 1_080_000, None),
            OpRecord(WriteBurst(rm.SDHCI_BUFFER, (0,) * 128), 2_000_000, 3_100_000, None)]

@@ -60,3 +60,11 @@ def test_set_dotted_and_merge():
         "maybe": 3,
         "name": "y",
     }
+
+
+def test_under_nests_the_key_and_keeps_the_message():
+    # The message may itself contain ": "; only the key changes.
+    err = ConfigError("program.value_us", "must be >= 0: got -1").under("timing")
+    assert (err.key, err.message) == ("timing.program.value_us", "must be >= 0: got -1")
+    assert str(err) == "timing.program.value_us: must be >= 0: got -1"
+    assert ConfigError("", "bad table").under("card").key == "card"

@@ -1,9 +1,8 @@
 """Volatile cache, flush, eviction and what survives a power cut."""
-import random
 
 import pytest
 
-from emmc_helpers import CLK_PS, CardHost
+from emmc_helpers import CLK_PS, CardHost, blocks, file_bytes
 
 from emmc_card import CardConfig, CardTiming, EmmcCard
 from emmc_card.bus import data_block_cycles
@@ -12,17 +11,6 @@ from emmc_card.protocol import CardState
 
 US = 1_000_000   # ps
 RELIABLE = 1 << 31
-
-
-def blocks(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    return [rng.randbytes(512) for _ in range(count)]
-
-
-def file_bytes(path, offset: int, length: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read(length)
 
 
 @pytest.fixture

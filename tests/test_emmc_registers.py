@@ -128,7 +128,7 @@ def test_config_from_toml_dict_round_trip():
     ({"r2w_factor": 9}, "r2w_factor"),
     ({"taac_ns": 1100}, "taac_ns"),
     ({"timing": {"ncr_cycles_min": 1}}, "timing.ncr_cycles_min"),
-    ({"timing": {"ncr_cycles_max": 65}}, "timing.ncr_cycles_min"),
+    ({"timing": {"ncr_cycles_max": 65}}, "timing.ncr_cycles_max"),
     ({"timing": {"program": {"kind": "uniform", "min_us": 5, "max_us": 1}}}, "timing.program.min_us"),
     ({"timing": {"program": {"kind": "replay"}}}, "timing.program.replay_us"),
     ({"timing": {"gc_stall_probability": 1.5}}, "timing.gc_stall_probability"),

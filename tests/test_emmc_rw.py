@@ -1,9 +1,8 @@
 """Writes and reads through the command interface, checked against the image file."""
 import os
-import random
 
 import pytest
-from emmc_helpers import CLK_PS, CardHost
+from emmc_helpers import CLK_PS, CardHost, blocks, file_bytes
 
 from emmc_card import CardConfig, EmmcCard, card_preset
 from emmc_card.bus import CRC_STATUS_ACCEPTED, data_block_cycles
@@ -11,17 +10,6 @@ from emmc_card.crc import crc16_lines
 from emmc_card.protocol import CardState, status_state
 
 US = 1_000_000   # ps
-
-
-def blocks(seed: int, count: int) -> list[bytes]:
-    rng = random.Random(seed)
-    return [rng.randbytes(512) for _ in range(count)]
-
-
-def file_bytes(path, offset: int, length: int) -> bytes:
-    with open(path, "rb") as f:
-        f.seek(offset)
-        return f.read(length)
 
 
 @pytest.fixture

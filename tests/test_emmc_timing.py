@@ -94,7 +94,9 @@ def test_lognormal_and_uniform_draws_stay_in_bounds():
     programs = [timer.program_ps() for _ in range(2000)]
     cached = [timer.cached_write_ps() for _ in range(2000)]
     assert max(programs) == 300 * US and min(programs) > 0
-    assert sorted(programs)[1000] < 150 * US      # median near 100 us
+    # Median of a log-normal is exp(mu) = value_us = 100 us; the sample median of 2000 draws has a
+    # standard error of about 1.2533 x sigma / sqrt(2000) = 2.8 % in log terms, so 85..118 us is > 5 sigma.
+    assert 85 * US < sorted(programs)[1000] < 118 * US
     assert 2 * US <= min(cached) and max(cached) <= 8 * US
 
 

@@ -12,7 +12,11 @@ def test_presets_round_trip() -> None:
         cfg = controller_preset(name)
         cfg.validate()
         assert from_dict(ControllerConfig, to_dict(cfg)) == cfg
-    assert controller_preset("v3") is not controller_preset("v3")      # fresh copies
+    # fresh deep copies: changing a nested field of one leaves the preset as it was
+    changed = controller_preset("v3")
+    changed.capabilities.sdma = False
+    changed.latencies.dma_block_ps += 1
+    assert controller_preset("v3").capabilities.sdma and controller_preset("v3") == PRESETS["v3"] != changed
     with pytest.raises(ConfigError, match="unknown preset 'v9'"):
         controller_preset("v9")
 

@@ -10,7 +10,7 @@ from sdhci import regmap as rm
 from sdhci.controller import SdhciController, controller_preset
 from sdhci.memory import HostMemory
 from sdhci.trace import events
-from sdhci_helpers import ERRORS, R1, R1B, RegHost, _desc, make
+from sdhci_helpers import ERRORS, R1, R1B, RegHost, adma2_desc, make
 
 LBA = 1234
 PAYLOAD = b"".join(hashlib.sha256(i.to_bytes(4, "little")).digest() for i in range(2048))   # 64 KiB
@@ -98,21 +98,25 @@ def test_adma2_descriptor_formats_and_length_zero(desc64: bool) -> None:
     assert ctl.card.read(0, 64 * 512, len(data)) == data
 
 
+def _adma_write_two_blocks(h: RegHost, table: int) -> int:
+    """CMD25 of 2 x 512 bytes by 32-bit ADMA2 from the descriptor table at `table`; the status it ends with."""
+    h.wr(rm.SDHCI_HOST_CONTROL, 8, h.rd(rm.SDHCI_HOST_CONTROL, 8) | rm.SDHCI_CTRL_ADMA32)
+    h.wr(rm.SDHCI_ADMA_ADDRESS, 32, table)
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
+    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 2)
+    h.command(25, 0, R1 | rm.SDHCI_CMD_DATA, rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI)
+    return h.wait_int(rm.SDHCI_INT_DATA_END)
+
+
 def test_adma2_invalid_descriptor_error() -> None:
     ctl, h = make()
     h.power_up()
     h.init_card(width=4)
     mem = ctl.memory
     mem.write(0x400000, bytes(512) * 2)
-    _desc(mem, 0x2000, rm.ADMA2_TRAN_VALID, 512, 0x400000)
-    _desc(mem, 0x2008, rm.ADMA2_ACT_TRAN, 512, 0x400200)                   # Valid = 0
-    h.wr(rm.SDHCI_HOST_CONTROL, 8, h.rd(rm.SDHCI_HOST_CONTROL, 8) | rm.SDHCI_CTRL_ADMA32)
-    h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x2000)
-    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
-    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 2)
-    mode = rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI
-    h.command(25, 0, R1 | rm.SDHCI_CMD_DATA, mode)
-    s = h.wait_int(rm.SDHCI_INT_DATA_END)
+    adma2_desc(mem, 0x2000, rm.ADMA2_TRAN_VALID, 512, 0x400000)
+    adma2_desc(mem, 0x2008, rm.ADMA2_ACT_TRAN, 512, 0x400200)                   # Valid = 0
+    s = _adma_write_two_blocks(h, 0x2000)
     assert s & rm.SDHCI_INT_ADMA_ERROR and s & rm.SDHCI_INT_ERROR and not s & rm.SDHCI_INT_DATA_END
     assert h.rd(rm.SDHCI_ADMA_ERROR, 8) == rm.ADMA_ERROR_STATE_ST_FDS          # stopped fetching
     assert h.rd(rm.SDHCI_ADMA_ADDRESS) == 0x2008                               # the bad descriptor
@@ -126,14 +130,8 @@ def test_adma2_short_table_length_mismatch() -> None:
     h.power_up()
     h.init_card(width=4)
     mem = ctl.memory
-    _desc(mem, 0x3000, rm.ADMA2_TRAN_VALID | rm.ADMA2_END, 512, 0x500000)  # 1 block for a 2-block transfer
-    h.wr(rm.SDHCI_HOST_CONTROL, 8, h.rd(rm.SDHCI_HOST_CONTROL, 8) | rm.SDHCI_CTRL_ADMA32)
-    h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x3000)
-    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
-    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 2)
-    mode = rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI
-    h.command(25, 0, R1 | rm.SDHCI_CMD_DATA, mode)
-    s = h.wait_int(rm.SDHCI_INT_DATA_END)
+    adma2_desc(mem, 0x3000, rm.ADMA2_TRAN_VALID | rm.ADMA2_END, 512, 0x500000)  # 1 block for a 2-block transfer
+    s = _adma_write_two_blocks(h, 0x3000)
     assert s & rm.SDHCI_INT_ADMA_ERROR
     assert h.rd(rm.SDHCI_ADMA_ERROR, 8) == rm.ADMA_ERROR_STATE_ST_TFR | rm.ADMA_ERROR_LENGTH_MISMATCH
 
@@ -163,8 +161,8 @@ def test_dma_read_into_host_memory(dma: str) -> None:
     if dma == "sdma":
         h.wr(rm.SDHCI_DMA_ADDRESS, 32, 0x600000)
     else:
-        _desc(mem, 0x7000, rm.ADMA2_TRAN_VALID, 3000, 0x600000)           # not block aligned
-        _desc(mem, 0x7008, rm.ADMA2_TRAN_VALID | rm.ADMA2_END | rm.ADMA2_INT, 512 * 20 - 3000, 0x600000 + 3000)
+        adma2_desc(mem, 0x7000, rm.ADMA2_TRAN_VALID, 3000, 0x600000)           # not block aligned
+        adma2_desc(mem, 0x7008, rm.ADMA2_TRAN_VALID | rm.ADMA2_END | rm.ADMA2_INT, 512 * 20 - 3000, 0x600000 + 3000)
         h.wr(rm.SDHCI_HOST_CONTROL, 8, h.rd(rm.SDHCI_HOST_CONTROL, 8) | rm.SDHCI_CTRL_ADMA32)
         h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x7000)
     mode = (rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_READ | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI

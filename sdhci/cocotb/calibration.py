@@ -14,6 +14,7 @@ Pure Python (no cocotb): the model side may use it as a preset.
 from __future__ import annotations
 
 from sdhci import regmap as rm
+from sdhci.controller.clock import period_ps
 from sdhci.controller.config import Capabilities, ControllerConfig, Latencies
 from sdhci.driver.platform import PlatformConfig
 
@@ -21,8 +22,8 @@ RTL_BASE_CLK_MHZ = 50                           # sdhci_top's default BASE_CLK_M
 
 
 def clk_ps(base_mhz: int = RTL_BASE_CLK_MHZ) -> int:
-    """Period of sdhci_top's clk (also its SD base clock and TMCLK), ps."""
-    return 1_000_000 // base_mhz
+    """Period of sdhci_top's clk (also its SD base clock and TMCLK), ps: the model's own base period."""
+    return period_ps(base_mhz * 1_000_000)
 
 
 # From rtl_model/README.md (timing table) and measured with the kit

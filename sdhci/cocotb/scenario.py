@@ -12,17 +12,15 @@ No cocotb import here: the model side of the scoreboard runs in plain pytest.
 """
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
 from sdhci.cocotb.calibration import RTL_BASE_CLK_MHZ, rtl_controller, rtl_platform
-from sdhci.config import REASONS, SECTOR, EmulatorConfig
+from sdhci.config import SECTOR, EmulatorConfig
 from sdhci.driver.mmc_core import KernelOops
-from sdhci.driver.mmc_init import InitSettings, mmc_init
 from sdhci.driver.ops import DriverGen, Now
-from sdhci.emulation import PanicSession
-from sdhci.pstore import PanicWrite, PstoreZone, panic_text
+from sdhci.emulation import PanicSession, pstore_panic_calls
+from sdhci.pstore import PanicWrite
 
 Scenario = Generator[DriverGen, Any, "ScenarioRun"]
 
@@ -47,20 +45,9 @@ def _now() -> DriverGen:
     return (yield Now())
 
 
-def pstore_panic_calls(session: PanicSession) -> Generator[PanicWrite, int | None, Any]:
-    """pstore/zone's panic path on the registered partition (as sdhci.emulation runs it)."""
-    config = session.config
-    blk = config.pstore_blk
-    cxt = session.mmcpstore
-    text = panic_text(random.Random(config.run.seed), blk.kmsg_size * 1024, config.run.uptime_s)
-    zone = PstoreZone(blk, cxt.size, session.partition_reader(cxt.start_sect * SECTOR))
-    return (yield from zone.kmsg_panic(text, REASONS[config.run.reason], config.run.panic_time_s, 0))
-
-
 def panic_scenario(session: PanicSession) -> Scenario:
     """Initialise the card, register mmcpstore, make pstore's panic_write calls."""
-    run = session.config.run
-    session.mmc_card = yield mmc_init(session.host, InitSettings(run.bus_width, run.sd_clock_hz, run.enable_cache))
+    session.mmc_card = yield session.init_routine()
     init_end = yield _now()
     session.register()
     cxt = session.mmcpstore

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from emmc_card import bus
 from emmc_card.crc import crc7
+from emmc_card.protocol import encode_command
 from sdhci import regmap as rm
 
 CMD12_STOP_TRANSMISSION = 12
@@ -56,8 +57,7 @@ class Command:
 
     def token(self) -> bytes:
         """The 48-bit command token: start 0, transmission 1, index, argument, CRC7, end 1."""
-        head = bytes([0x40 | (self.index & 0x3F)]) + (self.argument & 0xFFFFFFFF).to_bytes(4, "big")
-        return head + bytes([(crc7(head) << 1) | 1])
+        return encode_command(self.index, self.argument)
 
 
 def check_response(cmd: Command, response: bytes) -> int:

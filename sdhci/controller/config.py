@@ -175,12 +175,12 @@ class ControllerConfig:
             try:
                 getattr(self, name).validate()
             except ConfigError as err:
-                raise ConfigError(f"{name}.{err.key}", str(err).split(": ", 1)[-1]) from None
+                raise err.under(name) from None
         for i, fault in enumerate(self.faults):
             try:
                 fault.validate()
             except ConfigError as err:
-                raise ConfigError(f"faults[{i}].{err.key}", str(err).split(": ", 1)[-1]) from None
+                raise err.under(f"faults[{i}]") from None
 
 
 PRESETS: dict[str, ControllerConfig] = {

@@ -163,8 +163,7 @@ class SdhciController:
     def add_trace(self, kind: str, start: int, end: int, cmd: int | None, **detail: Any) -> None:
         self.trace.append(BusEvent(kind, start, end, cmd, detail))
 
-    def fault(self, kind: str, *, cmd: int | None = None, block: int | None = None, t: int | None = None
-              ) -> Fault | None:
+    def fault(self, kind: str, *, cmd: int | None = None, block: int | None = None) -> Fault | None:
         """The configured fault of `kind` at this command occurrence or block, once; remove_card acts."""
         if not self.config.faults:      # asked several times per block: the common case is none
             return None
@@ -555,7 +554,7 @@ class SdhciController:
         self._cmd_counts[cmd.index] += 1
         if cmd.abort or cmd.index == CMD12_STOP_TRANSMISSION:
             self.data.abort_reached()
-        self.fault("remove_card", cmd=cmd.index, t=t)
+        self.fault("remove_card", cmd=cmd.index)
         p = self.clock.period_ps
         out = self.card.command(cmd.token(), t, p) if self.card_ok() else None
         response = out.response if out is not None else None
@@ -622,7 +621,7 @@ class SdhciController:
             else:
                 self._send(t, main)
             return
-        self.data.auto12_done(t, not errors, busy_until)
+        self.data.auto12_done(t, busy_until)
 
     def _command_done(self, t: int, cmd: Command, out: Any, errors: int) -> None:
         """Response end (or command end without response): status, inhibit, then data/busy."""

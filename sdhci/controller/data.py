@@ -314,7 +314,7 @@ class DataEngine:
             self._finish_abort(t)
             return
         ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write")
-        ctl.fault("remove_card", block=block, t=t)
+        ctl.fault("remove_card", block=block)
         out = ctl.card.write_block(data, crcs, t, ctl.clock.period_ps) if ctl.card_ok() else None
         x.in_flight -= 1
         if x.mode == "pio":
@@ -383,7 +383,7 @@ class DataEngine:
         x.gate_ps = t + self._lat().write_gap_cycles * ctl.clock.period_ps
         self._try_send(t)
 
-    def auto12_done(self, t: int, ok: bool, busy_until: int | None) -> None:
+    def auto12_done(self, t: int, busy_until: int | None) -> None:
         """Auto CMD12's response ended: wait out DAT busy, then Transfer Complete."""
         x = self.xfer
         if x is None:

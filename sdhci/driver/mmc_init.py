@@ -105,7 +105,7 @@ def _get_ext_csd(host: SdhciHost, card: MmcCard) -> DriverGen:
     return bytes(data.buf)
 
 
-def mmc_poll_for_busy(host: SdhciHost, timeout_ms: int) -> DriverGen:
+def mmc_poll_for_busy(timeout_ms: int) -> DriverGen:
     """mmc_poll_for_busy() with host->ops->card_busy (sdhci_card_busy: DAT[0] low in Present State).
 
     The check of the deadline comes before the read; usleep_range(udelay,
@@ -143,7 +143,7 @@ def __mmc_switch(host: SdhciHost, card: MmcCard, index: int, value: int, timeout
     if err:
         return err
     if not use_r1b_resp:            # no MMC_CAP_WAIT_WHILE_BUSY help without R1b: poll DAT0
-        err = yield from mmc_poll_for_busy(host, timeout_ms)
+        err = yield from mmc_poll_for_busy(timeout_ms)
         if err:
             return err
     if timing:

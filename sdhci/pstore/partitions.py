@@ -77,7 +77,7 @@ def check_partitions(partitions: list[tuple[int, int]], primaries: int) -> None:
     if logicals:
         spans.append((logicals[0][0] - 1, logicals[-1][0] + logicals[-1][1]))
     spans.sort()
-    for (s0, e0), (s1, _e1) in zip(spans, spans[1:]):
+    for (_s0, e0), (s1, _e1) in zip(spans, spans[1:]):
         if s1 < e0:
             raise PartitionError(f"partitions overlap at sector {s1} (previous ends at {e0})")
 
