@@ -141,12 +141,20 @@ def test_software_resets() -> None:
     assert not ctl.card.powered
 
 
-def test_transfer_mode_is_protected_during_a_transaction() -> None:
+def test_transfer_mode_and_block_registers_are_protected_during_a_transaction() -> None:
+    # SDHCI v3.00 2.2.2 Block Size, 2.2.3 Block Count, 2.2.5 Transfer Mode: writes are
+    # ignored while a transaction runs (Command Inhibit (DAT) set).
     ctl, h = _ready()
     h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
+    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 1)
     h.command(24, 5, R1 | rm.SDHCI_CMD_DATA, 0)
+    assert h.rd(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_DATA_INHIBIT
     h.wr(rm.SDHCI_TRANSFER_MODE, 16, rm.SDHCI_TRNS_READ)
+    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 64)
+    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 7)
     assert h.rd(rm.SDHCI_TRANSFER_MODE, 16) == 0
+    assert h.rd(rm.SDHCI_BLOCK_SIZE, 16) == 512
+    assert h.rd(rm.SDHCI_BLOCK_COUNT, 16) == 1
 
 
 def test_block_size_zero_moves_no_data() -> None:

@@ -27,6 +27,7 @@ from sdhci.memory import HostMemory
 from sdhci.trace import BusEvent
 
 # Registers held as plain storage (RW fields masked by version on write).
+_PROTECTED_DURING_TRANSFER = frozenset({"BLOCK_SIZE", "BLOCK_COUNT", "TRANSFER_MODE"})
 _PLAIN = ("SDMA_SYSTEM_ADDRESS", "BLOCK_SIZE", "BLOCK_COUNT", "ARGUMENT", "TRANSFER_MODE", "COMMAND",
           "HOST_CONTROL_1", "POWER_CONTROL", "BLOCK_GAP_CONTROL", "WAKEUP_CONTROL", "TIMEOUT_CONTROL",
           "HOST_CONTROL_2", "ADMA_SYSTEM_ADDRESS", "ADMA_SYSTEM_ADDRESS_HI")
@@ -406,8 +407,8 @@ class SdhciController:
     def _write_reg(self, reg: rm.Register, value: int, byte_mask: int, t: int) -> None:
         name = reg.name
         if name in self.regs:
-            if name == "TRANSFER_MODE" and self._dat_inhibit():
-                return      # protected during a transaction (spec 2.2.5)
+            if name in _PROTECTED_DURING_TRANSFER and self._dat_inhibit():
+                return      # ignored while a transaction runs (spec 2.2.2, 2.2.3, 2.2.5)
             mask = (self._hc1_mask if name == "HOST_CONTROL_1" else self._rw_mask[name]) & byte_mask
             old = self.regs[name]
             self.regs[name] = (old & ~mask) | (value & mask)
