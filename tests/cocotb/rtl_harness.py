@@ -25,14 +25,11 @@ CLK_PS = 20_000                         # 50 MHz base clock = BASE_CLK_MHZ defau
 INT_ALL = 0xFFFF_FFFF
 
 
+WIDTH_BITS = {1: 0, 4: rm.SDHCI_CTRL_4BITBUS, 8: rm.SDHCI_CTRL_8BITBUS}   # Host Control 1
+
+
 def now_ps() -> int:
     return int(get_sim_time("ps"))
-
-
-def command_token(index: int, argument: int) -> bytes:
-    """A host command token: start 0, transmission 1, index, argument, CRC7, end 1."""
-    head = bytes([0x40 | index]) + argument.to_bytes(4, "big")
-    return head + bytes([(crc7(head) << 1) | 1])
 
 
 def response_token(index: int, status: int, crc: int | None = None, end: int = 1) -> bytes:
@@ -81,6 +78,12 @@ class Host:
         else:
             raise AssertionError("Internal Clock Stable never set")
         await self.write(rm.SDHCI_CLOCK_CONTROL, ctrl | rm.SDHCI_CLOCK_CARD_EN, 16)
+
+    async def set_bus(self, width: int, divisor: int, blocks: int) -> None:
+        """SD clock on with divisor N, bus width 1/4/8, 512-byte blocks and the Block Count."""
+        await self.clock_on(divisor)
+        await self.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[width], 8)
+        await self.write(rm.SDHCI_BLOCK_SIZE, (blocks << 16) | 512)
 
     async def enable_interrupts(self, signal: int = 0) -> None:
         await self.write(rm.SDHCI_INT_ENABLE, INT_ALL)

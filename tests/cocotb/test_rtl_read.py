@@ -12,11 +12,11 @@ import cocotb
 from cocotb.triggers import ClockCycles, RisingEdge
 
 from emmc_card.crc import crc16_lines
-from rtl_harness import CLK_PS, command_token, now_ps, response_token, start
+from emmc_card.protocol import encode_command as command_token
+from rtl_harness import CLK_PS, now_ps, response_token, start
 from sdhci import regmap as rm
 
 R1_READ = rm.SDHCI_CMD_RESP_SHORT | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX | rm.SDHCI_CMD_DATA
-WIDTH_BITS = {1: 0, 4: rm.SDHCI_CTRL_4BITBUS, 8: rm.SDHCI_CTRL_8BITBUS}
 
 
 async def irq_rise(dut) -> int:
@@ -31,12 +31,6 @@ async def drain(host, nbytes: int = 512) -> bytes:
     return out
 
 
-async def setup_read(host, width: int, divisor: int, blocks: int) -> None:
-    await host.clock_on(divisor)
-    await host.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[width], 8)
-    await host.write(rm.SDHCI_BLOCK_SIZE, (blocks << 16) | 512)
-
-
 @cocotb.test()
 async def single_block_each_width(dut) -> None:
     host, card = await start(dut)
@@ -44,7 +38,7 @@ async def single_block_each_width(dut) -> None:
     rng = random.Random(11)
     for width, divisor, nac in ((1, 1, 60), (4, 1, 10), (8, 0, 2)):
         data = bytes(rng.randrange(256) for _ in range(512))
-        await setup_read(host, width, divisor, 1)
+        await host.set_bus(width, divisor, 1)
 
         async def card_side():
             token = await card.receive_command()
@@ -77,7 +71,7 @@ async def multi_block_clock_stop_and_auto_cmd12(dut) -> None:
     rng = random.Random(13)
     blocks = [bytes(rng.randrange(256) for _ in range(512)) for _ in range(3)]
     mode = rm.SDHCI_TRNS_READ | rm.SDHCI_TRNS_MULTI | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_AUTO_CMD12
-    await setup_read(host, 4, 1, 3)
+    await host.set_bus(4, 1, 3)
 
     async def card_side():
         await card.receive_command()
@@ -126,7 +120,7 @@ async def read_one(host, card, width: int, **send) -> int:
 async def corrupted_blocks(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts()
-    await setup_read(host, 4, 1, 1)
+    await host.set_bus(4, 1, 1)
     good = crc16_lines(bytes(range(256)) * 2, 4)
     assert await read_one(host, card, 4) == rm.SDHCI_INT_DATA_AVAIL
     await drain(host)
@@ -143,7 +137,7 @@ async def corrupted_blocks(dut) -> None:
 async def read_data_timeout(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts(signal=rm.SDHCI_INT_DATA_TIMEOUT)
-    await setup_read(host, 1, 1, 1)
+    await host.set_bus(1, 1, 1)
     await host.write(rm.SDHCI_TIMEOUT_CONTROL, 0, 8)              # 2^13 TMCLK
     irq = cocotb.start_soon(irq_rise(dut))
     rx = cocotb.start_soon(card.receive_command())
@@ -160,7 +154,7 @@ async def read_data_timeout(dut) -> None:
 async def auto_cmd12_timeout(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts()
-    await setup_read(host, 8, 1, 1)
+    await host.set_bus(8, 1, 1)
     mode = rm.SDHCI_TRNS_READ | rm.SDHCI_TRNS_MULTI | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_AUTO_CMD12
     data = bytes(range(256)) * 2
 
@@ -188,7 +182,7 @@ async def small_blocks(dut) -> None:
     await host.enable_interrupts()
     for size, width in ((8, 1), (64, 4), (16, 8)):
         data = bytes((5 * i + size) & 0xFF for i in range(size))
-        await setup_read(host, width, 1, 1)
+        await host.set_bus(width, 1, 1)
         await host.write(rm.SDHCI_BLOCK_SIZE, (1 << 16) | size)
 
         async def card_side():

@@ -12,11 +12,11 @@ import cocotb
 from cocotb.triggers import RisingEdge
 
 from emmc_card.crc import crc16_lines
-from rtl_harness import CLK_PS, command_token, now_ps, response_token, start
+from emmc_card.protocol import encode_command as command_token
+from rtl_harness import CLK_PS, WIDTH_BITS, now_ps, response_token, start
 from sdhci import regmap as rm
 
 R1_DATA = rm.SDHCI_CMD_RESP_SHORT | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX | rm.SDHCI_CMD_DATA
-WIDTH_BITS = {1: 0, 4: rm.SDHCI_CTRL_4BITBUS, 8: rm.SDHCI_CTRL_8BITBUS}
 
 
 async def irq_rise(dut) -> int:
@@ -34,12 +34,6 @@ async def fill_buffer(host, data: bytes) -> None:
     assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_SPACE_AVAILABLE == 0
 
 
-async def setup_write(host, width: int, divisor: int, blocks: int, mode: int) -> None:
-    await host.clock_on(divisor)
-    await host.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[width], 8)
-    await host.write(rm.SDHCI_BLOCK_SIZE, (blocks << 16) | 512)
-
-
 @cocotb.test()
 async def single_block_each_width(dut) -> None:
     host, card = await start(dut)
@@ -48,7 +42,7 @@ async def single_block_each_width(dut) -> None:
     for width, divisor in ((1, 1), (4, 2), (8, 0)):
         period = CLK_PS * (2 * divisor if divisor else 1)
         data = b"\xff" * 512 if width == 1 else bytes(rng.randrange(256) for _ in range(512))
-        await setup_write(host, width, divisor, 1, 0)
+        await host.set_bus(width, divisor, 1)
 
         async def card_side():
             token = await card.receive_command()
@@ -87,7 +81,7 @@ async def multi_block_with_auto_cmd12(dut) -> None:
     rng = random.Random(7)
     blocks = [bytes(rng.randrange(256) for _ in range(512)) for _ in range(3)]
     mode = rm.SDHCI_TRNS_MULTI | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_AUTO_CMD12
-    await setup_write(host, 4, 1, 3, mode)
+    await host.set_bus(4, 1, 3)
 
     async def card_side():
         await card.receive_command()
@@ -162,7 +156,7 @@ async def write_with_token(host, card, status: int | None, timeout_n: int = 14,
 async def crc_status_errors(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts()
-    await setup_write(host, 1, 1, 1, 0)
+    await host.set_bus(1, 1, 1)
     bad = rm.SDHCI_INT_DATA_CRC | rm.SDHCI_INT_ERROR | rm.SDHCI_INT_RESPONSE
     value, _ = await write_with_token(host, card, 0b101)
     assert value == bad
@@ -176,7 +170,7 @@ async def crc_status_errors(dut) -> None:
 async def data_timeout_in_busy(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts(signal=rm.SDHCI_INT_DATA_TIMEOUT)
-    await setup_write(host, 1, 1, 1, 0)
+    await host.set_bus(1, 1, 1)
     irq = cocotb.start_soon(irq_rise(dut))
     # Busy for 5000 SD cells = 10000 clk, longer than the 2^13 TMCLK timeout.
     value, token_end = await write_with_token(host, card, 0b010, timeout_n=0, busy_cells=5000)
@@ -191,7 +185,7 @@ async def data_timeout_in_busy(dut) -> None:
 async def software_reset_dat_line(dut) -> None:
     host, card = await start(dut)
     await host.enable_interrupts()
-    await setup_write(host, 1, 1, 1, 0)
+    await host.set_bus(1, 1, 1)
     rx = cocotb.start_soon(card.receive_command())
     await host.issue(24, 0, R1_DATA, mode=0)
     await rx
