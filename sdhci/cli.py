@@ -20,7 +20,7 @@ from emmc_card.configtools import ConfigError, to_dict
 from sdhci.bench import render_bench, run_bench
 from sdhci.config import EmulatorConfig, load_config
 from sdhci.controller.clock import period_ps
-from sdhci.controller.config import PRESETS as CONTROLLER_PRESETS
+from sdhci.controller.presets import PRESETS as CONTROLLER_PRESETS
 from sdhci.driver.platform import PLATFORM_PRESETS
 from sdhci.emulation import EmulationError, run_panic_write
 from sdhci.inspect import inspect_image

@@ -23,7 +23,8 @@ from typing import Any, Literal
 
 from emmc_card import CardConfig, card_preset
 from emmc_card.configtools import ConfigError, from_dict, merge, set_dotted, to_dict
-from sdhci.controller.config import ControllerConfig, controller_preset
+from sdhci.controller.config import ControllerConfig
+from sdhci.controller.presets import controller_preset
 from sdhci.regmap import SDHCI_SPEC_200
 from sdhci.driver.platform import PlatformConfig, platform_preset
 from sdhci.pstore import PstoreBlkConfig, blkdev_partno

@@ -15,10 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
-from sdhci.cocotb.calibration import RTL_BASE_CLK_MHZ, rtl_controller, rtl_platform
 from sdhci.config import SECTOR, EmulatorConfig
+from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, rtl_controller
 from sdhci.driver.mmc_core import KernelOops
 from sdhci.driver.ops import DriverGen, Now
+from sdhci.driver.platform import rtl_platform
 from sdhci.emulation import PanicSession, pstore_panic_calls
 from sdhci.pstore import PanicWrite
 

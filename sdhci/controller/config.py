@@ -6,7 +6,6 @@ configuration. Every latency names its unit in its field name.
 """
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -41,6 +40,7 @@ class Capabilities:
     sdr50: bool = False
     sdr104: bool = False
     ddr50: bool = True
+    slot_type: int = 0                 # Slot Type (v3.00+): 0 removable, 1 embedded, 2 shared bus
 
     def validate(self) -> None:
         if not 1 <= self.base_clock_mhz <= 255:
@@ -49,6 +49,8 @@ class Capabilities:
             raise ConfigError("timeout_clock", "must lie in 1..63 (6-bit field)")
         if self.max_block_length not in (512, 1024, 2048):
             raise ConfigError("max_block_length", "must be 512, 1024 or 2048")
+        if self.slot_type not in (0, 1, 2):
+            raise ConfigError("slot_type", "must be 0 (removable), 1 (embedded) or 2 (shared bus)")
 
     def registers(self, version: int) -> tuple[int, int]:
         """(Capabilities 0x40, Capabilities 0x44) as `version` presents them."""
@@ -69,6 +71,7 @@ class Capabilities:
             "VOLTAGE_SUPPORT_1V8": int(self.voltage_1v8),
             "SYSTEM_BUS_64BIT_SUPPORT": int(self.bus_64bit),
             "SYSTEM_BUS_64BIT_SUPPORT_V4": int(self.bus_64bit),
+            "SLOT_TYPE": self.slot_type,
         }
         caps0 = 0
         for f in caps.fields:
@@ -181,26 +184,3 @@ class ControllerConfig:
                 fault.validate()
             except ConfigError as err:
                 raise err.under(f"faults[{i}]") from None
-
-
-PRESETS: dict[str, ControllerConfig] = {
-    # A v1.00 host: PIO only, 4-bit, 8-bit power-of-two divider, 48 MHz base.
-    "v1-pio": ControllerConfig(
-        version=rm.SDHCI_SPEC_100,
-        capabilities=Capabilities(base_clock_mhz=48, timeout_clock=48, bus_8bit=False, adma2=False,
-                                  sdma=False, voltage_1v8=False, ddr50=False),
-        buffer_blocks=1),
-    # A v3.00 host: SDMA, ADMA2 (32/64-bit descriptors), 8-bit, DDR50, 200 MHz base.
-    "v3": ControllerConfig(version=rm.SDHCI_SPEC_300,
-                           capabilities=Capabilities(bus_64bit=True)),
-    # A v4.10 host: as v3 plus the v4 registers/fields.
-    "v4": ControllerConfig(version=rm.SDHCI_SPEC_410,
-                           capabilities=Capabilities(bus_64bit=True, sdr50=True, sdr104=True)),
-}
-
-
-def controller_preset(name: str) -> ControllerConfig:
-    """A fresh copy of a named preset; ConfigError names the known ones."""
-    if name not in PRESETS:
-        raise ConfigError("controller", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
-    return copy.deepcopy(PRESETS[name])

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from emmc_card.configtools import ConfigError
+from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, clk_ps
 
 
 @dataclass(frozen=True)
@@ -67,10 +68,32 @@ class PlatformConfig:
                 raise ConfigError(key, f"must be an 8-byte aligned 32-bit address, not {addr:#x}")
 
 
+# The kit's RTL bench (tests/cocotb, rtl_model/sdhci_axil driven by a
+# cocotbext-axi master on sdhci_top's clk): an AXI4-Lite access takes 3 clk
+# from its start to its response (60 ns at 50 MHz), reads and writes alike,
+# so a 128-word PIO burst lasts 384 clk (7.68 us). Measured with the kit's
+# scoreboard (tests/cocotb/bench_kit_rtl.py); see rtl_model/README.md.
+AXIL_ACCESS_CLKS = 3
+
+
+def rtl_platform(base_mhz: int = RTL_BASE_CLK_MHZ, poll_interval_ns: int = 1_000,
+                 auto_cmd12: bool = False) -> PlatformConfig:
+    """Register costs of the kit's AXI4-Lite bench at BASE_CLK_MHZ = base_mhz; the CPU adds nothing.
+
+    auto_cmd12: SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, with which sdhci.c lets
+    the controller send CMD12 itself (Linux's default is without: CMD12 by hand).
+    """
+    access = AXIL_ACCESS_CLKS * clk_ps(base_mhz)
+    return PlatformConfig(name="cocotb-axil", mmio_read_ps=access, mmio_write_ps=access,
+                          burst_word_read_ps=access, burst_word_write_ps=access, poll_overhead_ps=0,
+                          poll_interval_ns=poll_interval_ns, quirk_multiblock_read_acmd12=auto_cmd12)
+
+
 #: Named platforms. arm64-soc: SDHCI on the SoC's peripheral bus (APB/AXI
 #: behind an interconnect), register read ~150 ns. x86-pci: SDHCI behind
 #: PCIe, where an uncached read is a round trip of roughly 1 us and posted
-#: writes are cheap to issue.
+#: writes are cheap to issue. cocotb-axil: the kit's AXI4-Lite bench around
+#: rtl_model/sdhci_top at its default 50 MHz clk (with controller preset sdhci-top).
 PLATFORM_PRESETS: dict[str, PlatformConfig] = {
     "arm64-soc": PlatformConfig(),
     "x86-pci": PlatformConfig(
@@ -83,6 +106,7 @@ PLATFORM_PRESETS: dict[str, PlatformConfig] = {
         quirk_multiblock_read_acmd12=False,
     ),
     "arm64-soc-acmd12": PlatformConfig(name="arm64-soc-acmd12", quirk_multiblock_read_acmd12=True),
+    "cocotb-axil": rtl_platform(),
 }
 
 

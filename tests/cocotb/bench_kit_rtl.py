@@ -3,7 +3,7 @@
 panic_write_against_model: card initialisation, the mmcpstore panic write of
 one 64 KiB kmsg record (CMD25 + CMD12 by the driver, PIO, 8-bit), then a
 CMD24 and a CMD18 read-back; the image is checked, and the same scenario on
-the Python model (calibrated as sdhci_top, sdhci/cocotb/calibration.py) must
+the Python model (calibrated as sdhci_top, sdhci/controller/rtl_calibration.py) must
 agree: partition bytes, commands and arguments, every bus phase within 2 SD
 clocks.
 

@@ -1,22 +1,21 @@
-"""The Python model presented as rtl_model/sdhci_top, with latencies calibrated against it.
+"""The model presented as rtl_model/sdhci_top, with latencies calibrated against it.
 
 `rtl_controller(base_mhz)` is a ControllerConfig whose Capabilities, version
 and buffer are what sdhci_top implements (PIO only, one 512-byte block,
-8-bit, high speed, base and timeout clock = BASE_CLK_MHZ, 50 by default) and
-whose Latencies are the RTL's own pipeline delays; `rtl_platform(base_mhz)`
-gives the register access costs of the kit's AXI4-Lite bench (cocotbext-axi
-master on clk). With both, the model and the RTL agree on every bus phase
-of the panic write within 1 SD clock (the scoreboard in
-tests/cocotb/bench_kit_rtl.py checks within 2).
-
-Pure Python (no cocotb): the model side may use it as a preset.
+8-bit, high speed, embedded slot, base and timeout clock = BASE_CLK_MHZ, 50
+by default) and whose Latencies are the RTL's own pipeline delays. At the
+default base clock it is the controller preset 'sdhci-top'; the register
+costs of the kit's AXI4-Lite bench are the platform preset 'cocotb-axil'
+(sdhci.driver.platform.rtl_platform). With both, the model and the RTL agree
+on every bus phase of the panic write within 1 SD clock (the scoreboard in
+tests/cocotb/bench_kit_rtl.py checks within 2). The kit's benches may run
+sdhci_top at other base clocks, hence the base_mhz parameters.
 """
 from __future__ import annotations
 
 from sdhci import regmap as rm
 from sdhci.controller.clock import period_ps
 from sdhci.controller.config import Capabilities, ControllerConfig, Latencies
-from sdhci.driver.platform import PlatformConfig
 
 RTL_BASE_CLK_MHZ = 50                           # sdhci_top's default BASE_CLK_MHZ
 
@@ -28,9 +27,6 @@ def clk_ps(base_mhz: int = RTL_BASE_CLK_MHZ) -> int:
 
 # From rtl_model/README.md (timing table) and measured with the kit
 # (tests/cocotb/bench_kit_rtl.py, the scoreboard's per-phase samples):
-#  - an AXI4-Lite access (cocotbext-axi master, sdhci_axil) takes 3 clk from
-#    the start of the access to its response (60 ns at 50 MHz) for reads and
-#    writes, so a 128-word PIO burst lasts 384 clk (7.68 us);
 #  - the command's start bit begins 3.5 SD clocks (at N = 0) after the access
 #    that writes the Command register starts: the write is taken ~2 clk in,
 #    the engine sees it 1 clk later, the cell starts on the falling edge;
@@ -38,10 +34,8 @@ def clk_ps(base_mhz: int = RTL_BASE_CLK_MHZ) -> int:
 #    (response, busy end) or freed the buffer (Buffer Write Ready);
 #  - a CRC status start bit is accepted up to 10 cells after the data end bit;
 #  - NWR is 2 idle cells; NCR, the CRC status delay and busy are the card's.
-AXIL_ACCESS_CLKS = 3
-
-
 def rtl_latencies(base_mhz: int = RTL_BASE_CLK_MHZ) -> Latencies:
+    """sdhci_top's pipeline delays at BASE_CLK_MHZ = base_mhz."""
     clk = clk_ps(base_mhz)
     return Latencies(
         internal_clock_stable_ps=2 * clk,       # Internal Clock Stable 2 clk after Internal Clock Enable
@@ -63,20 +57,8 @@ def rtl_controller(base_mhz: int = RTL_BASE_CLK_MHZ) -> ControllerConfig:
         capabilities=Capabilities(base_clock_mhz=base_mhz, timeout_clock=base_mhz,
                                   timeout_clock_unit_mhz=True, max_block_length=512, bus_8bit=True,
                                   adma2=False, sdma=False, high_speed=True, voltage_3v3=True,
-                                  voltage_1v8=False, ddr50=False),
+                                  voltage_1v8=False, ddr50=False,
+                                  slot_type=1),  # embedded slot for one device
         buffer_blocks=1,
         latencies=rtl_latencies(base_mhz),
     )
-
-
-def rtl_platform(base_mhz: int = RTL_BASE_CLK_MHZ, poll_interval_ns: int = 1_000,
-                 auto_cmd12: bool = False) -> PlatformConfig:
-    """Register costs of the kit's AXI4-Lite bench; the CPU adds nothing (poll overhead 0).
-
-    auto_cmd12: SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, with which sdhci.c lets
-    the controller send CMD12 itself (Linux's default is without: CMD12 by hand).
-    """
-    access = AXIL_ACCESS_CLKS * clk_ps(base_mhz)
-    return PlatformConfig(name="cocotb-axil", mmio_read_ps=access, mmio_write_ps=access,
-                          burst_word_read_ps=access, burst_word_write_ps=access, poll_overhead_ps=0,
-                          poll_interval_ns=poll_interval_ns, quirk_multiblock_read_acmd12=auto_cmd12)
