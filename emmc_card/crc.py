@@ -12,8 +12,6 @@ from __future__ import annotations
 import binascii
 import functools
 
-import numpy as np
-
 
 def _crc7_table() -> list[int]:
     table = []
@@ -42,6 +40,48 @@ def crc16(data: bytes) -> int:
     return binascii.crc_hqx(data, 0)
 
 
+# Splitting a block into per-line streams is a bit transpose. Seen as a
+# matrix, every group of bus clocks that fills one byte per line is square:
+#
+#   8-bit bus: 8 bytes (one per clock) x 8 bits; line k takes bit k of each byte.
+#   4-bit bus: 4 bytes (two clocks each) x 4 two-bit cells, once each byte's
+#              bits are reordered 7 3 6 2 5 1 4 0 (_PAIR_BITS), so that the cell
+#              for DAT(3 - c) holds (bit 7 - c, bit 3 - c): both clocks of that line.
+#
+# Transposing that matrix turns row r into line (width - 1 - r)'s byte. The
+# whole block is transposed at once, as one big integer, with the classic
+# recursive block swap: for s = n/2, n/4, .., 1, each 2s x 2s sub-square
+# swaps its top-right and bottom-left s x s quarters (a "delta swap": a mask of
+# the bottom-left cells, moved up by the distance between the two quarters).
+# That is log2(n) big-int shifts and masks instead of a Python loop per bit.
+
+_PAIR_BITS = bytes(
+    sum(((byte >> src) & 1) << (7 - dst) for dst, src in enumerate((7, 3, 6, 2, 5, 1, 4, 0)))
+    for byte in range(256))
+
+
+@functools.lru_cache(maxsize=16)
+def _transpose_swaps(nbytes: int, width: int) -> tuple[tuple[int, int], ...]:
+    """(distance, mask) of each delta swap transposing every group of `nbytes` bytes on `width` lines."""
+    n, cell = (8, 1) if width == 8 else (4, 2)          # matrix side, bits per cell
+    group_bits = n * n * cell
+    swaps = []
+    s = n // 2
+    while s:
+        # Cell (r, c) sits (r * n + c) * cell bits below the group's top; its
+        # partner (r - s, c + s) sits `distance` bits above it.
+        distance = (s * n - s) * cell
+        group_mask = 0
+        for r in range(n):
+            for c in range(n):
+                if r & s and not c & s:       # bottom-left quarter of its 2s x 2s square
+                    group_mask |= ((1 << cell) - 1) << (group_bits - (r * n + c + 1) * cell)
+        mask = int.from_bytes(group_mask.to_bytes(group_bits // 8, "big") * (nbytes * 8 // group_bits), "big")
+        swaps.append((distance, mask))
+        s //= 2
+    return tuple(swaps)
+
+
 def split_lines(data: bytes, width: int) -> list[bytes]:
     """The bit stream each DAT line carries for `data` sent SDR on `width` lines.
 
@@ -55,11 +95,16 @@ def split_lines(data: bytes, width: int) -> list[bytes]:
         raise ValueError(f"bus width must be 1, 4 or 8, not {width}")
     if (len(data) * 8) % (width * 8):
         raise ValueError(f"{len(data)} bytes do not fill whole bytes on each of {width} lines")
-    bits = np.unpackbits(np.frombuffer(bytes(data), dtype=np.uint8)).reshape(-1, width)
-    # Column 0 is the most significant bit of each clock, i.e. DAT(width-1):
-    # reversing the transposed rows puts DAT0 first.
-    packed = np.packbits(bits.T[::-1], axis=1)
-    return [row.tobytes() for row in packed]
+    data = bytes(data)
+    if width == 4:
+        data = data.translate(_PAIR_BITS)
+    bits = int.from_bytes(data, "big")
+    for distance, mask in _transpose_swaps(len(data), width):
+        moved = (bits ^ (bits >> distance)) & mask
+        bits ^= moved ^ (moved << distance)
+    transposed = bits.to_bytes(len(data), "big")
+    # Byte r of each width-byte group is now row r = line (width - 1 - r): DAT0 is the last.
+    return [transposed[width - 1 - line::width] for line in range(width)]
 
 
 def crc16_lines(data: bytes, width: int, ddr: bool = False) -> tuple[int, ...]:
@@ -78,4 +123,4 @@ def crc16_lines(data: bytes, width: int, ddr: bool = False) -> tuple[int, ...]:
 def _crc16_lines(data: bytes, width: int, ddr: bool) -> tuple[int, ...]:
     if ddr:
         return _crc16_lines(data[0::2], width, False) + _crc16_lines(data[1::2], width, False)
-    return tuple(crc16(stream) for stream in split_lines(data, width))
+    return tuple([binascii.crc_hqx(stream, 0) for stream in split_lines(data, width)])

@@ -85,6 +85,8 @@ class SdClock:
 
     def next_edge(self, t_ps: int) -> int:
         """The first SD clock edge at or after `t_ps`."""
+        edge0 = self.edge0_ps
+        if t_ps <= edge0:
+            return edge0
         p = self.period_ps
-        k = -((self.edge0_ps - t_ps) // p)   # ceil((t - edge0) / p)
-        return self.edge0_ps + max(k, 0) * p
+        return edge0 - ((edge0 - t_ps) // p) * p   # edge0 + ceil((t - edge0) / p) * p

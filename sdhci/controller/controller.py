@@ -48,7 +48,12 @@ class _Event:
     __slots__ = ("t", "bus", "engine", "scheduled", "fn", "args", "live")
 
     def __init__(self, t: int, bus_event: bool, engine: str, scheduled: int, fn: Callable, args: tuple) -> None:
-        self.t, self.bus, self.engine, self.scheduled, self.fn, self.args = t, bus_event, engine, scheduled, fn, args
+        self.t = t
+        self.bus = bus_event
+        self.engine = engine
+        self.scheduled = scheduled
+        self.fn = fn
+        self.args = args
         self.live = True
 
 
@@ -191,8 +196,8 @@ class SdhciController:
         now = self._now
         if t < now:
             t = now
-        self._seq += 1
-        heapq.heappush(self._queue, (t, self._seq, _Event(t, bus_event, engine, now, fn, args)))
+        self._seq = seq = self._seq + 1
+        heapq.heappush(self._queue, (t, seq, _Event(t, bus_event, engine, now, fn, args)))
 
     def _advance(self, t: int) -> None:
         if t < self._now:       # accesses must not go back in time; treat as "now"
@@ -201,8 +206,9 @@ class SdhciController:
         if not q or q[0][0] > t:        # most accesses: nothing due
             self._now = t
             return
+        heappop = heapq.heappop
         while q and q[0][0] <= t:
-            t_ev, _, ev = heapq.heappop(q)
+            t_ev, _, ev = heappop(q)
             if not ev.live:
                 continue
             if ev.bus and self._clock_stopped_at is not None:
@@ -259,14 +265,15 @@ class SdhciController:
     def read(self, offset: int, width: int, t_ps: int) -> int:
         """Register read of `width` bits at `offset`; illegal or reserved addresses read 0."""
         self._advance(t_ps)
+        # Checked first: Linux's 32-bit view of 0x30/0x34/0x38 is what the driver polls.
+        if width == 32 and offset in _INT_PAIRS:
+            return _INT_PAIRS[offset](self.ints)
         if (offset, width) not in _LEGAL_ACCESSES:
             return 0
         n = width // 8
         t = self._now
         if _BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
             return int.from_bytes(self.data.port_read(t, n), "little")
-        if width == 32 and offset in _INT_PAIRS:       # Linux's 32-bit view of 0x30/0x34/0x38
-            return _INT_PAIRS[offset](self.ints)
         reg = _BYTE_TO_REGISTER[offset]
         if reg is not None and reg.offset == offset and reg.width == width:     # one whole register
             return self._read_reg(reg, t) & self._present_mask[reg.name]

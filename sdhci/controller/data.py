@@ -305,7 +305,9 @@ class DataEngine:
         self.blocks_total += 1
         width, ddr = ctl.bus_mode()
         crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
-        if ctl.fault("data_crc", block=block):
+        # Four fault questions per block: skip them all in the common case of no faults.
+        faults = bool(ctl.config.faults)
+        if faults and ctl.fault("data_crc", block=block):
             crcs = (crcs[0] ^ 1,) + crcs[1:]
         if x.abort_sent:      # CMD12 reached the card first: this block is cut off, no CRC status
             ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write", aborted=True)
@@ -314,15 +316,16 @@ class DataEngine:
             self._finish_abort(t)
             return
         ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write")
-        ctl.fault("remove_card", block=block)
-        out = ctl.card.write_block(data, crcs, t, ctl.clock.period_ps) if ctl.card_ok() else None
+        if faults:
+            ctl.fault("remove_card", block=block)
+        p = ctl.clock.period_ps
+        out = ctl.card.write_block(data, crcs, t, p) if ctl.card_ok() else None
         x.in_flight -= 1
         if x.mode == "pio":
             self._pio_space(t)
         else:
             self._dma_fetch(t)
-        p = ctl.clock.period_ps
-        token = None if out is None or ctl.fault("drop_crc_status", block=block) else out.token
+        token = None if out is None or (faults and ctl.fault("drop_crc_status", block=block)) else out.token
         if token is None:
             t_err = t + self._lat().crc_status_timeout_cycles * p
             self._sched(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC, ("crc_status", t))
@@ -334,7 +337,7 @@ class DataEngine:
             self._sched(t_tok_end, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC)
             return
         busy_until = out.busy_until_ps if out.busy_until_ps is not None else t_tok_end
-        stretch = ctl.fault("stretch_busy", block=block)
+        stretch = faults and ctl.fault("stretch_busy", block=block)
         if stretch:
             busy_until = max(busy_until, t_tok_end) + stretch.stretch_ps
         last = x.total is not None and x.done + 1 == x.total
