@@ -14,6 +14,7 @@ SHORT_RESPONSE_BITS = 48   # R1, R1b, R3
 LONG_RESPONSE_BITS = 136   # R2 (CID/CSD)
 NCR_MIN, NCR_MAX = 2, 64   # command end bit -> response start bit
 NID = 5                    # CMD1/CMD2 (open drain) -> response
+NAC_MIN = 2                # read command (or previous block) end bit -> data start bit; max from TAAC/NSAC
 NRC = 8                    # response end bit -> next command
 NCC = 8                    # command end bit -> next command, no response
 NWR = 2                    # response end bit -> write data start bit (minimum)

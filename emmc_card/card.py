@@ -17,6 +17,7 @@ from emmc_card.bus import (
     CRC_STATUS_ACCEPTED,
     CRC_STATUS_BITS,
     CRC_STATUS_CRC_ERROR,
+    NAC_MIN,
     SHORT_RESPONSE_BITS,
     CommandOutcome,
     ReadOutcome,
@@ -499,7 +500,7 @@ class EmmcCard:
             return None
         else:
             data = self.read(tr.partition, tr.offset, tr.block_len)
-        nac = self._timer.nac_cycles()
+        nac = min(self._timer.nac_cycles(), self._nac_max_cycles(clock_period_ps))
         tr.offset += tr.block_len
         if tr.remaining is not None:
             tr.remaining -= 1
@@ -508,6 +509,15 @@ class EmmcCard:
                 self._transfer = None
                 self._enter(S.DATA, end, S.TRAN)
         return ReadOutcome(data, crc16_lines(data, self.bus_width, self.ddr), nac)
+
+    def _nac_max_cycles(self, clock_period_ps: int) -> int:
+        """The spec's bound on read access time, NAC max = 10 x (TAAC x f + 100 x NSAC) clocks.
+
+        A drawn NAC above it is clipped: a compliant card answers within it at
+        every clock frequency (JESD84-B51 bus timing; FACTS.md).
+        """
+        taac_clocks = self.config.taac_ns * 1000 // clock_period_ps
+        return max(NAC_MIN, 10 * (taac_clocks + 100 * self.config.nsac))
 
     def read(self, partition: int, offset: int, length: int) -> bytes:
         """What the card returns for these bytes now: cache, then blocks being programmed, then medium."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from emmc_card.bus import CRC_STATUS_DELAY, NCR_MAX, NCR_MIN, NID
+from emmc_card.bus import CRC_STATUS_DELAY, NAC_MIN, NCR_MAX, NCR_MIN, NID
 from emmc_card.configtools import ConfigError
 
 SECTOR = 512
@@ -107,7 +107,7 @@ class CardTiming:
     injected_stalls: list[InjectedStall] = field(default_factory=list)
 
     def validate(self) -> None:
-        for name, lo, hi in (("ncr_cycles", NCR_MIN, NCR_MAX), ("nac_cycles", 2, None)):
+        for name, lo, hi in (("ncr_cycles", NCR_MIN, NCR_MAX), ("nac_cycles", NAC_MIN, None)):
             low, high = getattr(self, f"{name}_min"), getattr(self, f"{name}_max")
             if low < lo:
                 raise ConfigError(f"{name}_min", f"must lie in {lo}..{hi or 'inf'} cycles")

@@ -55,6 +55,21 @@ def test_nac_for_reads():
     assert [host.read_block().access_cycles for _ in range(3)] == [40, 40, 40]
 
 
+def test_nac_is_bounded_by_taac_and_nsac_at_the_current_clock():
+    # NAC max = 10 x (TAAC x f + 100 x NSAC) clocks (JESD84-B51 bus timing). TAAC 1 ms, NSAC 1:
+    # at 400 kHz (2 500 000 ps): 10 x (1e-3 x 4e5 + 100) = 10 x 500 = 5000 clocks, below the
+    # configured 100 000; at 50 MHz (20 000 ps): 10 x (5e4 + 100) = 501 000, above it.
+    cfg = CardConfig(taac_ns=1_000_000, nsac=1,
+                     timing=CardTiming(nac_cycles_min=100_000, nac_cycles_max=100_000))
+    host = CardHost(EmmcCard(cfg))
+    host.init()
+    host.clk = 2_500_000
+    host.r1(18, 0)
+    assert host.read_block().access_cycles == 5000
+    host.clk = CLK_PS
+    assert host.read_block().access_cycles == 100_000
+
+
 def test_injected_stall_adds_to_one_block():
     stall = InjectedStall(block=2, duration_ps=5 * MS)
     host = CardHost(EmmcCard(CardConfig(timing=CardTiming(injected_stalls=[stall]))))
