@@ -36,7 +36,6 @@ from sdhci.cocotb.scoreboard import compare_sides, model_side, side
 from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_READ, MMC_DATA_WRITE, \
     MMC_RSP_R1, MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, \
     mmc_set_data_timeout
-from sdhci.driver.mmc_init import InitSettings, mmc_init
 from sdhci.driver.ops import Poll, Write
 from sdhci.emulation import PanicSession
 from sdhci.regmap import SDHCI_COMMAND, SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT
@@ -158,9 +157,7 @@ async def auto_cmd12_and_error_injection(dut) -> None:
     # the BFM counts every block it receives: 128 clean, then 2 good + the corrupted one
     faults = BfmFaults(drop_response={(25, 1)}, corrupt_write_crc={ERR_BLOCK})
     env = await start_kit(dut, session.card, faults=faults, clk_period_ps=period)
-    run = session.config.run
-    session.mmc_card = await env.runner.run(mmc_init(session.host, InitSettings(run.bus_width, run.sd_clock_hz,
-                                                                                run.enable_cache)))
+    session.mmc_card = await env.runner.run(session.init_routine())
     session.register()
     cxt, host, bfm = session.mmcpstore, session.host, env.bfm
     part_byte = cxt.start_sect * 512
