@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import sys
 
-import pytest
 
 from sdhci.bench import BenchRow, render_bench, run_bench
 from sdhci.cli import main
@@ -15,9 +14,9 @@ def test_bench_rows_per_mode() -> None:
     assert [r.transfer for r in rows] == ["pio", "sdma", "adma2"]
     for r in rows:
         assert r.runs == 1 and r.run_wall_ns > r.panic_write_wall_ns > 0
-        assert r.run_simulated_ps > r.panic_write_ps > 0
-        # sim/wall of the panic write: ps -> s is 1e-12, ns -> s is 1e-9.
-        assert r.ratio == pytest.approx((r.panic_write_ps * 1e-12) / (r.panic_write_wall_ns * 1e-9))
+        # Default run: 128 blocks of 1 + 512 + 16 + 1 = 530 SD clocks at 50 MHz (20 000 ps) bound the
+        # simulated panic write from below; card initialisation makes the whole run longer still.
+        assert r.run_simulated_ps > r.panic_write_ps >= 128 * 530 * 20_000
 
 
 def test_bench_table_and_no_progress_bar_off_tty(capsys) -> None:
