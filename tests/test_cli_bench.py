@@ -4,7 +4,6 @@ from __future__ import annotations
 import io
 import sys
 
-
 from sdhci.bench import BenchRow, render_bench, run_bench
 from sdhci.cli import main
 
