@@ -17,7 +17,7 @@ import tomli_w
 
 from emmc_card import PRESETS as CARD_PRESETS
 from emmc_card.configtools import ConfigError, to_dict
-from sdhci.bench import render_bench, run_bench
+from sdhci.bench import bench_json, render_bench, run_bench
 from sdhci.config import EmulatorConfig, load_config
 from sdhci.controller.clock import period_ps
 from sdhci.controller.presets import PRESETS as CONTROLLER_PRESETS
@@ -132,6 +132,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="wall time of the default panic write per transfer mode")
     _config_options(bench)
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
     return parser
 
 
@@ -189,7 +190,8 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(render_bench(run_bench(args.config, _overrides(args), runs=args.runs)))
+    rows = run_bench(args.config, _overrides(args), runs=args.runs)
+    out.write(bench_json(rows) if args.json else render_bench(rows))
     return 0
 
 
