@@ -37,6 +37,7 @@ _BUFFER_DATA_PORT = rm.REGISTER_BY_NAME["BUFFER_DATA_PORT"]
 _LEGAL_ACCESSES = frozenset((offset, width) for width in (8, 16, 32)
                             for offset in range(0, 0x100 - width // 8 + 1, width // 8))
 _DAT_LINE_ACTIVE = 0x4
+_VOLTAGE_SELECT = rm.REGISTER_BY_NAME["POWER_CONTROL"].field("SD_BUS_VOLTAGE_SELECT").mask
 _ACCESS = ("RW", "RO", "W1C", "RWAC", "ROC", "HWInit", "WO")      # fields a version shows (not RsvdZ)
 _AUTO_CMD_ERROR_BITS = {rm.SDHCI_INT_CRC: rm.SDHCI_AUTO_CMD_CRC, rm.SDHCI_INT_END_BIT: rm.SDHCI_AUTO_CMD_END_BIT,
                         rm.SDHCI_INT_INDEX: rm.SDHCI_AUTO_CMD_INDEX}
@@ -71,6 +72,9 @@ class SdhciController:
         self._caps0, self._caps1 = caps.registers(config.version)
         self._present_mask = {r.name: r.mask(tuple(_ACCESS), config.version) for r in rm.REGISTERS}
         self._rw_mask = {r.name: r.mask(("RW",), config.version) for r in rm.REGISTERS}
+        self._supported_voltages = {value for value, offered in (
+            (rm.SDHCI_POWER_330, caps.voltage_3v3), (rm.SDHCI_POWER_300, caps.voltage_3v0),
+            (rm.SDHCI_POWER_180, caps.voltage_1v8)) if offered}
         self._hc1_mask = self._rw_mask["HOST_CONTROL_1"] & ~(
             (0 if caps.bus_8bit else rm.SDHCI_CTRL_8BITBUS) | (0 if caps.high_speed else rm.SDHCI_CTRL_HISPD))
         self.clock = SdClock(caps.base_clock_mhz * 1_000_000, config.version,
@@ -131,10 +135,15 @@ class SdhciController:
             return 8
         return 16 if self.regs["HOST_CONTROL_2"] & rm.SDHCI_CTRL_V4_MODE else 12
 
+    def adma_position(self, descriptor: int) -> None:
+        """ADMA System Address follows the engine: it points past each descriptor fetched (spec 2.2.31)."""
+        self.regs["ADMA_SYSTEM_ADDRESS"] = descriptor & 0xFFFFFFFF
+        if self._dma_select() == 3:
+            self.regs["ADMA_SYSTEM_ADDRESS_HI"] = descriptor >> 32
+
     def adma_error(self, status: int, descriptor: int) -> None:
         self._adma_error_status = status
-        self.regs["ADMA_SYSTEM_ADDRESS"] = descriptor & 0xFFFFFFFF
-        self.regs["ADMA_SYSTEM_ADDRESS_HI"] = descriptor >> 32
+        self.adma_position(descriptor)
 
     def _dma_select(self) -> int:
         return (self.regs["HOST_CONTROL_1"] & rm.SDHCI_CTRL_DMA_MASK) >> 3
@@ -182,6 +191,7 @@ class SdhciController:
                 self._fired.add(i)
                 if kind == "remove_card":
                     self._card_removed = True
+                    self.regs["POWER_CONTROL"] &= ~rm.SDHCI_POWER_ON      # cleared in the No Card state
                     self.ints.raise_(rm.SDHCI_INT_CARD_REMOVE)
                 return f
         return None
@@ -387,11 +397,8 @@ class SdhciController:
     def _read_reg(self, reg: rm.Register, t: int) -> int:
         name = reg.name
         x = self.data.xfer
-        if x is not None:      # DMA address registers show the engines' live position
-            if name == "SDMA_SYSTEM_ADDRESS" and x.sdma is not None:
-                return x.sdma.address
-            if name == "ADMA_SYSTEM_ADDRESS" and x.adma is not None:
-                return x.adma.descriptor & 0xFFFFFFFF
+        if x is not None and x.sdma is not None and name == "SDMA_SYSTEM_ADDRESS":
+            return x.sdma.address     # the engine's live position
         value = self.regs.get(name)
         if value is not None:
             return value
@@ -419,6 +426,8 @@ class SdhciController:
             mask = (self._hc1_mask if name == "HOST_CONTROL_1" else self._rw_mask[name]) & byte_mask
             old = self.regs[name]
             self.regs[name] = (old & ~mask) | (value & mask)
+            if name == "POWER_CONTROL" and not self._bus_power_allowed():
+                self.regs[name] &= ~rm.SDHCI_POWER_ON
             if name == "SDMA_SYSTEM_ADDRESS" and byte_mask & 0xFF000000:
                 self.data.sdma_resume(t, self.regs[name])
             elif name == "COMMAND" and byte_mask & 0xFF00:
@@ -452,6 +461,11 @@ class SdhciController:
             self._auto_cmd_status |= forced
             if forced:
                 self.ints.raise_(rm.SDHCI_INT_AUTO_CMD_ERR)
+
+    def _bus_power_allowed(self) -> bool:
+        """SD Bus Power stays 0 with no card or an unsupported SD Bus Voltage Select (spec 2.2.11)."""
+        voltage = self.regs["POWER_CONTROL"] & _VOLTAGE_SELECT
+        return not self._card_removed and voltage in self._supported_voltages
 
     def _power_changed(self, old: int, t: int) -> None:
         """SD Bus Power switches the card's supply: off loses its volatile state, on resets it."""

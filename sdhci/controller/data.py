@@ -228,9 +228,11 @@ class DataEngine:
     def _dma_map(self, x: Transfer) -> AdmaStep:
         if x.adma is not None:
             try:
-                return x.adma.take(x.block_size)
+                step = x.adma.take(x.block_size)
             except ValueError:        # descriptor or data address outside the address space
                 return AdmaStep(error=rm.ADMA_ERROR_STATE_ST_FDS)
+            self.ctl.adma_position(x.adma.descriptor)
+            return step
         return AdmaStep(segments=x.sdma.segments(x.block_size))
 
     def _dma_done(self, t: int, x: Transfer, step: AdmaStep, start: int) -> bool:
