@@ -141,3 +141,29 @@ def test_adma_system_address_with_64_bit_descriptors() -> None:
     assert status & rm.SDHCI_INT_DATA_END and not status & ERRORS
     assert (h.rd(rm.SDHCI_ADMA_ADDRESS), h.rd(rm.SDHCI_ADMA_ADDRESS_HI)) == (0x1018, 0x1)
     assert len(events(h.ctl.trace, "dma")) == 2
+
+
+def test_clock_restart_in_one_write_runs_the_pending_command_once() -> None:
+    # v3 at 400 kHz (200 MHz / 500: 2.5 us a clock). CMD0 is issued, the internal clock is
+    # switched off 10 ns later, then internal and SD clock enabled in one write: the SD clock
+    # runs again 10 us later (internal_clock_stable_ps), and CMD0 finishes the clocks it had left.
+    ctl, h = make("v3")
+    h.power_up()
+    clk = h.rd(rm.SDHCI_CLOCK_CONTROL, 16)
+    h.wr(rm.SDHCI_ARGUMENT, 32, 0)
+    h.wr(rm.SDHCI_COMMAND, 16, rm.SDHCI_MAKE_CMD(0, 0))
+    t_issue = h.t
+    h.wr(rm.SDHCI_CLOCK_CONTROL, 16, clk & ~(rm.SDHCI_CLOCK_INT_EN | rm.SDHCI_CLOCK_CARD_EN))
+    t_stop = h.t
+    h.wr(rm.SDHCI_CLOCK_CONTROL, 16, clk | rm.SDHCI_CLOCK_INT_EN | rm.SDHCI_CLOCK_CARD_EN)
+    t_restart = h.t + 10_000_000
+    period = 2_500_000
+    t_read = h.t + 200_000_000
+    status = ctl.read(rm.SDHCI_INT_STATUS, 32, t_read)
+    assert status & rm.SDHCI_INT_RESPONSE                       # CMD0 (no response) completed
+    (cmd0,) = events(ctl.trace, "command")                      # once, not twice
+    # The token started at an edge 2 clocks after the issue and had 48 clocks; those it had
+    # left at the stop run from the restart.
+    assert cmd0.start_ps - t_issue <= 3 * period
+    assert cmd0.end_ps == t_restart + (cmd0.start_ps + 48 * period - t_stop)
+    assert ctl.next_event_ps() is None                          # nothing left, nothing in the past
