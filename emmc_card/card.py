@@ -20,6 +20,7 @@ from emmc_card.bus import (
     NAC_MIN,
     SHORT_RESPONSE_BITS,
     CommandOutcome,
+    CorrectCrcs,
     ReadOutcome,
     WriteOutcome,
     data_block_cycles,
@@ -433,8 +434,13 @@ class EmmcCard:
 
     # ------------------------------------------------------------------ data
 
-    def write_block(self, data: bytes, crcs: tuple[int, ...], t_ps: int, clock_period_ps: int) -> WriteOutcome:
-        """Take one written block whose end bit ends at t_ps; answer CRC status and busy."""
+    def write_block(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs, t_ps: int,
+                    clock_period_ps: int) -> WriteOutcome:
+        """Take one written block whose end bit ends at t_ps; answer CRC status and busy.
+
+        `crcs`: the CRC16 per line received, or CorrectCrcs (the host's own,
+        correct for the bus it sent on).
+        """
         delay = self.config.timing.crc_status_delay_cycles
         if not self.powered:
             return WriteOutcome(None, delay)
@@ -442,7 +448,7 @@ class EmmcCard:
         tr = self._transfer
         if self._state != S.RCV or tr is None or tr.stopped:
             return WriteOutcome(None, delay)
-        if len(data) != tr.block_len or tuple(crcs) != crc16_lines(data, self.bus_width, self.ddr):
+        if len(data) != tr.block_len or not self._crcs_match(data, crcs):
             tr.stopped = True     # data discarded, later blocks ignored until CMD12
             return WriteOutcome(CRC_STATUS_CRC_ERROR, delay)
         if tr.offset + tr.block_len > self.storage.size(tr.partition):
@@ -461,6 +467,14 @@ class EmmcCard:
             self._enter(S.PRG, busy_until, S.TRAN)
         self._busy_until = max(self._busy_until, busy_until)
         return WriteOutcome(CRC_STATUS_ACCEPTED, delay, busy_until if busy_until > token_end else None)
+
+    def _crcs_match(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs) -> bool:
+        """The received CRC16s are those of `data` on the card's bus."""
+        if isinstance(crcs, CorrectCrcs):
+            if crcs.width == self.bus_width and crcs.ddr == self.ddr:
+                return True      # the same lines, the same bits: the same CRCs
+            crcs = crc16_lines(data, crcs.width, crcs.ddr)
+        return tuple(crcs) == crc16_lines(data, self.bus_width, self.ddr)
 
     def _cached(self, tr: _Transfer) -> bool:
         return self.cache_on and not (tr.reliable or tr.forced)
@@ -508,7 +522,7 @@ class EmmcCard:
                 end = t_ps + (nac + data_block_cycles(len(data), self.bus_width, self.ddr)) * clock_period_ps
                 self._transfer = None
                 self._enter(S.DATA, end, S.TRAN)
-        return ReadOutcome(data, crc16_lines(data, self.bus_width, self.ddr), nac)
+        return ReadOutcome(data, nac, self.bus_width, self.ddr)
 
     def _nac_max_cycles(self, clock_period_ps: int) -> int:
         """The spec's bound on read access time, NAC max = 10 x (TAAC x f + 100 x NSAC) clocks.

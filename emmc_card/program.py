@@ -62,6 +62,8 @@ class ProgramQueue:
 
     def room_ps(self, t_ps: int, buffer_blocks: int) -> int:
         """Earliest time >= t_ps at which fewer than `buffer_blocks` blocks await programming."""
+        if len(self._queue) < buffer_blocks:      # the common case (cache on): no need to look
+            return t_ps
         pending = [p.done_ps for p in self._queue if p.done_ps > t_ps]
         if len(pending) < buffer_blocks:
             return t_ps

@@ -21,6 +21,7 @@ from sdhci.controller.interrupts import Interrupts
 from sdhci.controller.regfile import RegisterFile
 from sdhci.controller.scheduler import Scheduler
 from sdhci.controller.slot import CardSlot
+from sdhci.trace import BusEvent
 
 _COMMAND_INDEX = rm.field("COMMAND", "COMMAND_INDEX")
 _COMMAND_FLAGS = rm.REGISTER_BY_NAME["COMMAND"].mask(("RW",), rm.SDHCI_SPEC_420) & ~_COMMAND_INDEX.mask
@@ -53,14 +54,14 @@ class CommandEngine:
     """The CMD line of one controller."""
 
     def __init__(self, latencies: Latencies, scheduler: Scheduler, clock: SdClock, regs: RegisterFile,
-                 ints: Interrupts, slot: CardSlot, record: Any) -> None:
+                 ints: Interrupts, slot: CardSlot, trace: list[BusEvent]) -> None:
         self._lat = latencies
         self._scheduler = scheduler
         self._clock = clock
         self._regs = regs
         self._ints = ints
         self._slot = slot
-        self._record = record
+        self._trace = trace
         self.data: DataSide | None = None     # connected by the controller
         self.reset_all()
 
@@ -129,7 +130,7 @@ class CommandEngine:
         detail = {"argument": cmd.argument}
         if cmd.auto:
             detail["auto"] = True
-        self._record("command", start, t, cmd.index, **detail)
+        self._trace.append(BusEvent("command", start, t, cmd.index, detail))
         slot = self._slot
         slot.command_sent(cmd.index)
         if cmd.abort or cmd.index == CMD12_STOP_TRANSMISSION:
@@ -160,7 +161,7 @@ class CommandEngine:
 
     def _on_response_end(self, t: int, cmd: Command, response: bytes, out: CommandOutcome, r_start: int) -> None:
         detail = {"auto": True} if cmd.auto else {}
-        self._record("response", r_start, t, cmd.index, **detail)
+        self._trace.append(BusEvent("response", r_start, t, cmd.index, detail))
         errors = check_response(cmd, response) << 16
         words = response_words(cmd, response)
         if cmd.auto:
@@ -172,7 +173,7 @@ class CommandEngine:
 
     def _on_command_timeout(self, t: int, cmd: Command, cmd_end: int) -> None:
         """No response start bit within 64 clocks of the command end bit."""
-        self._record("timeout", cmd_end, t, cmd.index, what="command")
+        self._trace.append(BusEvent("timeout", cmd_end, t, cmd.index, {"what": "command"}))
         self._cmd_line_free = t
         if cmd.auto:
             self._auto_done(t, cmd, rm.SDHCI_INT_TIMEOUT, None)
@@ -240,15 +241,15 @@ class CommandEngine:
         t_end = self._clock.next_edge(busy_until) if busy_until is not None and busy_until > t else t
         self.data.hold_dat0(t, t_end)
         if t_end > t:
-            self._record("busy", t, t_end, cmd.index)
-        limit = self._regs.data_timeout_ps()
+            self._trace.append(BusEvent("busy", t, t_end, cmd.index, {}))
+        limit = self._regs.data_timeout_ps
         timed_out = t_end - t > limit
         if timed_out:
             self._scheduler.schedule(t + limit, "dat", True, self._on_busy_timeout, (cmd, t))
         self._scheduler.schedule(t_end, "dat", True, self._on_r1b_end, (stop, timed_out))
 
     def _on_busy_timeout(self, t: int, cmd: Command, start: int) -> None:
-        self._record("timeout", start, t, cmd.index, what="data")
+        self._trace.append(BusEvent("timeout", start, t, cmd.index, {"what": "data"}))
         self._ints.raise_(rm.SDHCI_INT_DATA_TIMEOUT)
 
     def _on_r1b_end(self, t: int, stop: bool, timed_out: bool) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from emmc_card import EmmcCard
 from sdhci import regmap as rm
@@ -68,17 +67,13 @@ class SdhciController:
         self.ints = Interrupts(config.version, on_change=self.scheduler.halt)
         self.slot = CardSlot(card, config.faults, config.bus_power_controls_card,
                              on_removal=lambda: self.ints.raise_(rm.SDHCI_INT_CARD_REMOVE))
-        record = self._record
         self.commands = CommandEngine(config.latencies, self.scheduler, self.clock, self.regs, self.ints,
-                                      self.slot, record)
+                                      self.slot, self.trace)
         self.data = DataEngine(config, self.scheduler, self.clock, self.regs, self.ints, self.slot, memory,
-                               record, self.commands.issue_auto_cmd12)
+                               self.trace, self.commands.issue_auto_cmd12)
         self.commands.data = self.data
         self._readers = self._build_readers()
         self._reset_all(0)
-
-    def _record(self, kind: str, start: int, end: int, cmd: int | None, **detail: Any) -> None:
-        self.trace.append(BusEvent(kind, start, end, cmd, detail))
 
     def _reset_all(self, t: int) -> None:
         self.regs.reset()
@@ -90,7 +85,7 @@ class SdhciController:
 
     def bus_mode(self) -> tuple[int, bool]:
         """(bus width, DDR) as Host Control 1 and 2 select them."""
-        return self.regs.bus_mode()
+        return self.regs.bus
 
     # ---- time -------------------------------------------------------------
     def next_event_ps(self) -> int | None:
@@ -114,6 +109,8 @@ class SdhciController:
         reads have effects.
         """
         scheduler = self.scheduler
+        if BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
+            return scheduler.next_event_ps()      # reading it to compare would take data out
         if width == 32 and offset == rm.SDHCI_INT_STATUS:
             # Interrupt Status only changes by Interrupts.raise_/clear, which halt the run.
             return scheduler.run_until_halt(limit_ps)

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emmc_card import bus
-from emmc_card.bus import ReadOutcome
+from emmc_card.bus import CorrectCrcs, ReadOutcome
 from emmc_card.crc import crc16_lines
 from sdhci import regmap as rm
 from sdhci.controller.clock import SdClock
@@ -38,20 +38,37 @@ from sdhci.controller.scheduler import Scheduler
 from sdhci.controller.slot import CardSlot
 from sdhci.controller.transfer import LINE_BUSY, Cause, Dma, Phase, Port, Stop, Transfer
 from sdhci.memory import HostMemory
+from sdhci.trace import BusEvent
 
+_BUS, _HOST = True, False      # an event on the SD bus (waits for the SD clock), or on the host side
 _DAT_LINE_ACTIVE = rm.bits("PRESENT_STATE", "DAT_LINE_ACTIVE")
 _DAT_ACTIVE_READ = frozenset({Phase.READ_BLOCK, Phase.READ_HELD, Phase.AUTO_CMD12_READ})
 _WRITE_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_WRITE
 _READ_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_READ
 _ADMA_FETCH_ERROR = rm.ADMA_ERROR_STATE_ST_FDS
-Record = Callable[..., None]
+
+
+# The host's CRC16s are computed only where something consumes them (a fault that corrupts
+# them, or a framing mismatch with the card); otherwise they are known to be right.
+_CORRECT_CRCS = {(width, ddr): CorrectCrcs(width, ddr) for width in (1, 4, 8) for ddr in (False, True)}
+
+
+def _fills_lines(length: int, width: int, ddr: bool) -> bool:
+    """A block of `length` bytes fills every DAT line to the same number of bits."""
+    return not length % (width * (2 if ddr else 1))
 
 
 def host_crcs(data: bytes, width: int, ddr: bool) -> tuple[int, ...] | None:
     """CRC16 per DAT line as the host sends/checks them; None if the block does not fill every line."""
-    if len(data) % (width * (2 if ddr else 1)):
+    if not _fills_lines(len(data), width, ddr):
         return None
     return crc16_lines(data, width, ddr)
+
+
+def _computed_crcs(data: bytes, width: int, ddr: bool, corrupt: bool) -> tuple[int, ...]:
+    """The CRC16s a write block goes out with, computed: zeros if it does not fill the lines; one bit flipped by a fault."""
+    crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
+    return (crcs[0] ^ 1,) + crcs[1:] if corrupt else crcs
 
 
 def block_cycles(block_size: int, width: int, ddr: bool) -> int:
@@ -64,17 +81,18 @@ class DataEngine:
     """Runs `Transfer`s for the controller; owns the DAT line."""
 
     def __init__(self, config: ControllerConfig, scheduler: Scheduler, clock: SdClock, regs: RegisterFile,
-                 ints: Interrupts, slot: CardSlot, memory: HostMemory, record: Record,
+                 ints: Interrupts, slot: CardSlot, memory: HostMemory, trace: list[BusEvent],
                  issue_auto_cmd12: Callable[[int], None]) -> None:
         self._slots = config.buffer_blocks
         self._lat = config.latencies
         self._scheduler = scheduler
+        self._schedule = scheduler.schedule       # (t, engine, bus, fn, args): the per-block paths call it
         self._clock = clock
         self._regs = regs
         self._ints = ints
         self._slot = slot
         self._memory = memory
-        self._record = record
+        self._trace = trace
         self._issue_auto_cmd12 = issue_auto_cmd12
         self.xfer: Transfer | None = None
         self.blocks_total = 0             # lifetime block counter (fault injection)
@@ -143,11 +161,11 @@ class DataEngine:
     # ---- helpers --------------------------------------------------------
     def _at(self, t: int, fn: Callable[..., None], *args: Any) -> None:
         """A DAT-line (bus) event: it waits for the SD clock."""
-        self._scheduler.schedule(t, "dat", True, fn, args)
+        self._schedule(t, "dat", _BUS, fn, args)
 
     def _after(self, t: int, fn: Callable[..., None], *args: Any) -> None:
         """A host-side event of the data engine (latency, DMA): it runs whatever the SD clock does."""
-        self._scheduler.schedule(t, "dat", False, fn, args)
+        self._schedule(t, "dat", _HOST, fn, args)
 
     def _fail(self, t: int, bits: int) -> None:
         """A data error: raise it and stop the transfer (software reset DAT ends it)."""
@@ -233,13 +251,10 @@ class DataEngine:
             self._complete(t)
 
     # ---- write path -----------------------------------------------------
-    def _free_slots(self, x: Transfer) -> int:
-        return self._slots - len(x.buffer) - x.in_flight
-
     def _pio_space(self, t: int) -> None:
         """Buffer Write Enable goes 1 (with Buffer Write Ready) when a block fits."""
         x = self.xfer
-        if x.port is not Port.CLOSED or not x.more_to_fetch() or self._free_slots(x) <= 0:
+        if x.port is not Port.CLOSED or not x.more_to_fetch() or len(x.buffer) + x.in_flight >= self._slots:
             return
         x.port = Port.PENDING
         self._after(t + self._lat.buffer_ready_ps, self._on_write_ready, x)
@@ -286,11 +301,11 @@ class DataEngine:
     def _dma_fetch(self, t: int) -> None:
         """Write DMA: bring the next block from host memory into a free buffer slot."""
         x = self.xfer
-        if x.dma is not Dma.IDLE or not x.more_to_fetch() or self._free_slots(x) <= 0:
+        if x.dma is not Dma.IDLE or not x.more_to_fetch() or len(x.buffer) + x.in_flight >= self._slots:
             return
         step = self._dma_map(x)
         x.dma = Dma.MOVING
-        self._after(t + self._dma_cost(step), self._on_dma_fetched, x, step, t)
+        self._schedule(t + self._dma_cost(step), "dat", _HOST, self._on_dma_fetched, (x, step, t))
 
     def _dma_cost(self, step: AdmaStep) -> int:
         lat = self._lat
@@ -309,8 +324,8 @@ class DataEngine:
     def _dma_done(self, t: int, x: Transfer, step: AdmaStep, start: int) -> bool:
         """Common DMA bookkeeping: trace, ADMA error, Int attribute. False on error."""
         x.dma = Dma.IDLE
-        self._record("dma", start, t, x.cmd.index, direction="read" if x.read else "write",
-                     segments=len(step.segments), descriptors=step.fetched)
+        self._trace.append(BusEvent("dma", start, t, x.cmd.index, {
+            "direction": "read" if x.read else "write", "segments": len(step.segments), "descriptors": step.fetched}))
         if step.error is not None:
             self.adma_error_status = step.error
             self._regs.set_adma_address(x.adma.descriptor if x.adma else 0)
@@ -367,9 +382,9 @@ class DataEngine:
         data = x.buffer.popleft()
         x.in_flight += 1
         x.go(Cause.BLOCK_START)
-        width, ddr = self._regs.bus_mode()
+        width, ddr = self._regs.bus
         end = start + block_cycles(len(data), width, ddr) * clock.period_ps
-        self._at(end, self._on_write_block_end, x, data, start)
+        self._schedule(end, "dat", _BUS, self._on_write_block_end, (x, data, start))
 
     def _on_write_block_end(self, t: int, x: Transfer, data: bytes, start: int) -> None:
         if x is not self.xfer:
@@ -377,19 +392,22 @@ class DataEngine:
         slot = self._slot
         block = self.blocks_total
         self.blocks_total += 1
-        width, ddr = self._regs.bus_mode()
-        crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
+        width, ddr = self._regs.bus
         # Four fault questions per block: skip them all in the common case of none armed.
         faults = slot.faults_armed
-        if faults and slot.fault("data_crc", block=block):
-            crcs = (crcs[0] ^ 1,) + crcs[1:]
+        corrupt = faults and slot.fault("data_crc", block=block) is not None
+        if not corrupt and _fills_lines(len(data), width, ddr):
+            crcs = _CORRECT_CRCS[width, ddr]        # not computed: nothing needs their values
+        else:
+            crcs = _computed_crcs(data, width, ddr, corrupt)
         if x.stop in (Stop.SENT, Stop.FINISHED):   # CMD12 reached the card first: cut off, no CRC status
-            self._record("data", start, t, x.cmd.index, block=x.done, direction="write", aborted=True)
+            self._trace.append(BusEvent("data", start, t, x.cmd.index,
+                                        {"block": x.done, "direction": "write", "aborted": True}))
             x.in_flight -= 1
             x.go(Cause.CUT_OFF)
             self._finish_abort(t)
             return
-        self._record("data", start, t, x.cmd.index, block=x.done, direction="write")
+        self._trace.append(BusEvent("data", start, t, x.cmd.index, {"block": x.done, "direction": "write"}))
         x.go(Cause.BLOCK_END)
         if faults:
             slot.fault("remove_card", block=block)
@@ -407,7 +425,7 @@ class DataEngine:
             return
         t_tok = t + out.token_delay_cycles * p
         t_tok_end = t_tok + bus.CRC_STATUS_BITS * p
-        self._record("crc_status", t_tok, t_tok_end, x.cmd.index, status=token, block=x.done)
+        self._trace.append(BusEvent("crc_status", t_tok, t_tok_end, x.cmd.index, {"status": token, "block": x.done}))
         if token != bus.CRC_STATUS_ACCEPTED:
             self._at(t_tok_end, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC)
             return
@@ -426,20 +444,21 @@ class DataEngine:
     def _watch_busy(self, t_start: int, busy_until: int, x: Transfer) -> None:
         """DAT0 busy from t_start until the card releases it, seen at an SD clock edge; data timeout."""
         t_end = self._clock.next_edge(busy_until) if busy_until > t_start else t_start
-        limit = self._regs.data_timeout_ps()
+        limit = self._regs.data_timeout_ps
         self.hold_dat0(t_start, t_end)
         if t_end > t_start:   # the card holds DAT0 whatever the host's timeout does: trace it now
-            self._record("busy", t_start, t_end, x.cmd.index, block=x.done)
+            self._trace.append(BusEvent("busy", t_start, t_end, x.cmd.index, {"block": x.done}))
         if t_end - t_start > limit:
             self._at(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
             return
-        self._at(t_end, self._on_write_busy_end, x)
+        self._schedule(t_end, "dat", _BUS, self._on_write_busy_end, (x,))
 
     def _on_data_error(self, t: int, x: Transfer, bits: int, timeout: tuple[str, int] | None = None) -> None:
         """A data error fires; `timeout` = (what, start) records the timeout that caused it."""
         if x is self.xfer:
             if timeout is not None:
-                self._record("timeout", timeout[1], t, x.cmd.index, what=timeout[0], block=x.done)
+                self._trace.append(BusEvent("timeout", timeout[1], t, x.cmd.index,
+                                            {"what": timeout[0], "block": x.done}))
             x.go(Cause.LINE_ERROR)
             self._fail(t, bits)
 
@@ -508,12 +527,12 @@ class DataEngine:
         x.go(Cause.CARD_SENDS)
         p = self._clock.period_ps
         out = self._slot.read_block(t_ref, p)
-        limit = self._regs.data_timeout_ps()
+        limit = self._regs.data_timeout_ps
         if out is None or out.access_cycles * p > limit:
             self._at(t_ref + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_ref))
             return
         start = t_ref + out.access_cycles * p
-        width, ddr = self._regs.bus_mode()
+        width, ddr = self._regs.bus
         end = start + block_cycles(x.block_size, width, ddr) * p
         self._at(end, self._on_read_block_end, x, out, start)
 
@@ -524,14 +543,18 @@ class DataEngine:
         block = self.blocks_total
         self.blocks_total += 1
         x.go(Cause.BLOCK_END)
-        self._record("data", start, t, x.cmd.index, block=x.received, direction="read")
-        width, ddr = self._regs.bus_mode()
+        self._trace.append(BusEvent("data", start, t, x.cmd.index, {"block": x.received, "direction": "read"}))
+        width, ddr = self._regs.bus
         data = out.data
         if len(data) > x.block_size:
             # the host samples the end bit inside the card's longer block: data, not a stop bit
             self._fail(t, rm.SDHCI_INT_DATA_CRC | rm.SDHCI_INT_DATA_END_BIT)
             return
-        ok = len(data) == x.block_size and host_crcs(data, width, ddr) == tuple(out.crcs)
+        # The card's CRCs are those of its data on its bus: the host's match them without being
+        # computed when both frame the block alike.
+        ok = len(data) == x.block_size and (
+            (out.width, out.ddr) == (width, ddr) and _fills_lines(len(data), width, ddr)
+            or host_crcs(data, width, ddr) == out.crcs)
         if not ok or slot.fault("data_crc", block=block):
             self._fail(t, rm.SDHCI_INT_DATA_CRC)
             return

@@ -33,7 +33,7 @@ class Sdma:
         return previous // self.boundary != self.address // self.boundary
 
 
-@dataclass
+@dataclass(slots=True)
 class AdmaStep:
     """What the ADMA2 engine did to supply one block.
 

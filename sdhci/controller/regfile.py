@@ -29,6 +29,7 @@ _DMA_SELECT = rm.field("HOST_CONTROL_1", "DMA_SELECT")
 _ADMA2_32, _ADMA2_64 = 2, 3                 # DMA Select values
 _TIMEOUT_COUNTER = rm.field("TIMEOUT_CONTROL", "DATA_TIMEOUT_COUNTER_VALUE")
 SDMA_BOUNDARY_BASE = 4096                   # SDMA Buffer Boundary: 4 KiB << n
+_DERIVED_FROM = frozenset({"HOST_CONTROL_1", "HOST_CONTROL_2", "TIMEOUT_CONTROL"})
 
 
 def decode(offset: int, width: int, value: int) -> list[tuple[rm.Register, int, int]]:
@@ -61,10 +62,25 @@ class RegisterFile:
         self._write_mask["HOST_CONTROL_1"] &= ~((0 if caps.bus_8bit else rm.SDHCI_CTRL_8BITBUS)
                                                 | (0 if caps.high_speed else rm.SDHCI_CTRL_HISPD))
         self._values: dict[str, int] = {}
+        # Views the engines ask for per block, kept up to date as their registers change.
+        self.bus: tuple[int, bool] = (1, False)   # (bus width, DDR) from Host Control 1 and 2
+        self.data_timeout_ps = 0                  # TMCLK x 2^(13 + Data Timeout Counter Value)
+        self.adma64 = False                       # DMA Select: ADMA2 with 64-bit addresses
         self.reset()
 
     def reset(self) -> None:
         self._values = dict.fromkeys(PLAIN, 0)
+        self._derive()
+
+    def _derive(self) -> None:
+        values = self._values
+        hc1 = values["HOST_CONTROL_1"]
+        width = 8 if hc1 & rm.SDHCI_CTRL_8BITBUS else 4 if hc1 & rm.SDHCI_CTRL_4BITBUS else 1
+        uhs = values["HOST_CONTROL_2"] & rm.SDHCI_CTRL_UHS_MASK
+        self.bus = (width, uhs in (rm.SDHCI_CTRL_UHS_DDR50, rm.SDHCI_CTRL_HS400) and self._caps.ddr50)
+        self.data_timeout_ps = data_timeout_ps(_TIMEOUT_COUNTER.get(values["TIMEOUT_CONTROL"]),
+                                               self._timeout_clock_hz)
+        self.adma64 = _DMA_SELECT.get(hc1) == _ADMA2_64
 
     def holds(self, name: str) -> bool:
         """Whether `name` is plain storage here."""
@@ -76,6 +92,8 @@ class RegisterFile:
     def set(self, name: str, value: int) -> None:
         """Set a register as the controller does (no write mask)."""
         self._values[name] = value
+        if name in _DERIVED_FROM:
+            self._derive()
 
     def write_mask(self, name: str) -> int:
         """The bits of `name` a host write may change (RW fields this version has)."""
@@ -86,21 +104,11 @@ class RegisterFile:
         mask = self._write_mask[name] & byte_mask
         old = self._values[name]
         self._values[name] = (old & ~mask) | (value & mask)
+        if name in _DERIVED_FROM:
+            self._derive()
         return old
 
     # ---- views for the engines ------------------------------------------
-    def bus_mode(self) -> tuple[int, bool]:
-        """(bus width, DDR) from Host Control 1 and Host Control 2 UHS Mode Select."""
-        hc1 = self._values["HOST_CONTROL_1"]
-        width = 8 if hc1 & rm.SDHCI_CTRL_8BITBUS else 4 if hc1 & rm.SDHCI_CTRL_4BITBUS else 1
-        uhs = self._values["HOST_CONTROL_2"] & rm.SDHCI_CTRL_UHS_MASK
-        ddr = uhs in (rm.SDHCI_CTRL_UHS_DDR50, rm.SDHCI_CTRL_HS400) and self._caps.ddr50
-        return width, ddr
-
-    def data_timeout_ps(self) -> int:
-        """TMCLK x 2^(13 + Data Timeout Counter Value)."""
-        return data_timeout_ps(_TIMEOUT_COUNTER.get(self._values["TIMEOUT_CONTROL"]), self._timeout_clock_hz)
-
     def block_size(self) -> int:
         return _BLOCK_SIZE.get(self._values["BLOCK_SIZE"])
 
@@ -120,23 +128,20 @@ class RegisterFile:
             return "adma"
         return "pio"
 
-    def _adma64(self) -> bool:
-        return _DMA_SELECT.get(self._values["HOST_CONTROL_1"]) == _ADMA2_64
-
     def adma_address(self) -> int:
         """ADMA System Address (with its upper half for 64-bit descriptors)."""
-        hi = self._values["ADMA_SYSTEM_ADDRESS_HI"] if self._adma64() else 0
+        hi = self._values["ADMA_SYSTEM_ADDRESS_HI"] if self.adma64 else 0
         return self._values["ADMA_SYSTEM_ADDRESS"] | hi << 32
 
     def set_adma_address(self, descriptor: int) -> None:
         """The ADMA2 engine's position: it points past each descriptor fetched (spec 2.2.31)."""
         self._values["ADMA_SYSTEM_ADDRESS"] = descriptor & 0xFFFFFFFF
-        if self._adma64():
+        if self.adma64:
             self._values["ADMA_SYSTEM_ADDRESS_HI"] = descriptor >> 32
 
     def adma_descriptor_bytes(self) -> int:
         """8 (ADMA2 32-bit), 12 (64-bit) or 16 (64-bit, Host Version 4 Enable)."""
-        if not self._adma64():
+        if not self.adma64:
             return 8
         return 16 if self._values["HOST_CONTROL_2"] & rm.SDHCI_CTRL_V4_MODE else 12
 

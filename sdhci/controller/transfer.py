@@ -25,6 +25,8 @@ from sdhci.controller.dma import Adma2, Sdma
 class Phase(Enum):
     """What the DAT line is doing for the transfer."""
 
+    __hash__ = object.__hash__      # members are singletons: identity hashing, in C (the table is hot)
+
     COMMAND = "command"                    # the data command is on CMD; nothing on DAT yet
     IDLE = "idle"                          # DAT idle between blocks (write: no block ready, or NWR)
     WRITE_BLOCK = "write_block"            # a write block on DAT
@@ -38,6 +40,8 @@ class Phase(Enum):
 
 class Cause(Enum):
     """Why the phase changes."""
+
+    __hash__ = object.__hash__
 
     RESPONSE = "response"                # write: the command's response ended without error
     CARD_SENDS = "card_sends"            # read: the card's next block is on its way
@@ -75,6 +79,9 @@ TRANSITIONS: dict[tuple[Phase, Cause], Phase] = {
     (P.AUTO_CMD12_READ, C.AUTO_CMD12_DONE): P.IDLE,
     (P.AUTO_CMD12_READ, C.COMPLETE): P.DONE,         # an abort finished meanwhile
 }
+_NEXT: dict[Phase, dict[Cause, Phase]] = {phase: {} for phase in Phase}
+for (_phase, _cause), _target in TRANSITIONS.items():
+    _NEXT[_phase][_cause] = _target
 # Phases in which the transfer holds the DAT line for a block (no abort may finish then).
 LINE_BUSY = frozenset({P.WRITE_BLOCK, P.WRITE_BUSY, P.AUTO_CMD12_WRITE, P.READ_BLOCK})
 
@@ -140,7 +147,7 @@ class Transfer:
     def go(self, cause: Cause) -> None:
         """Change phase as TRANSITIONS says for `cause`."""
         try:
-            self.phase = TRANSITIONS[self.phase, cause]
+            self.phase = _NEXT[self.phase][cause]
         except KeyError:
             raise TransitionError(f"{self.phase.name} has no transition on {cause.name}") from None
 
