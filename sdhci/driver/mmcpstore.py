@@ -1,6 +1,6 @@
 """Port of drivers/mmc/core/mmcpstore.c and mmc_blk_get_part() from the seed patch (v5 1/2).
 
-Line by line in behaviour, weaknesses included (MMCPSTORE.md): the poll's
+Line by line in behaviour, weaknesses included (docs/mmcpstore.md): the poll's
 result and the request's errors are ignored, the timeout is truncated to
 whole milliseconds, the argument is always a sector number, a single-sector
 write drops the preallocated stop command, off + sects is never checked, the
