@@ -120,6 +120,11 @@ def emu_cases() -> dict[str, list[str]]:
     return cases
 
 
+def _command_index(command: Any) -> int:
+    """A command of the report as its index (the report's own type for them has changed over time)."""
+    return getattr(command, "index", command)
+
+
 def run_emu(overrides: list[str]) -> dict[str, Any]:
     result = run_panic_write(load_config(None, overrides))
     return {
@@ -127,7 +132,7 @@ def run_emu(overrides: list[str]) -> dict[str, Any]:
         "ops": _op_rows(result.op_log),
         "result": (result.returned, result.durable, result.total_ps, result.init_ps, result.start_sector,
                    result.sectors, result.sd_clock_hz, result.bus_width, result.ddr, result.transfer,
-                   tuple(result.commands), _canon(result.phases_ps), result.poll_iterations,
+                   tuple(_command_index(c) for c in result.commands), _canon(result.phases_ps), result.poll_iterations,
                    _canon(result.register_accesses), result.timeout_control, result.data_timeout_ns),
     }
 
