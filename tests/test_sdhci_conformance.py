@@ -65,9 +65,9 @@ def test_card_removal_clears_bus_power() -> None:
     assert h.rd(POWER, 8) == V33
 
 
-def _adma2_write(h: RegHost, table: int, descriptors: list[tuple[int, int, int, int]], blocks: int,
-                 adma64: bool = False) -> int:
-    """Descriptors (at, attribute, length, address) in memory, then a CMD25 of `blocks` blocks; its status."""
+def _adma2_start(h: RegHost, table: int, descriptors: list[tuple[int, int, int, int]], blocks: int,
+                 adma64: bool = False) -> None:
+    """Descriptors (at, attribute, length, address) in memory, then a CMD25 of `blocks` blocks by ADMA2."""
     mem = h.ctl.memory
     size = 12 if adma64 else 8
     for at, attr, length, address in descriptors:
@@ -79,6 +79,12 @@ def _adma2_write(h: RegHost, table: int, descriptors: list[tuple[int, int, int, 
     h.wr(rm.SDHCI_BLOCK_COUNT, 16, blocks)
     mode = rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI | rm.SDHCI_TRNS_AUTO_CMD12
     h.command(25, 0, R1 | rm.SDHCI_CMD_DATA, mode)
+
+
+def _adma2_write(h: RegHost, table: int, descriptors: list[tuple[int, int, int, int]], blocks: int,
+                 adma64: bool = False) -> int:
+    """_adma2_start, then wait for the end; the status it ends with."""
+    _adma2_start(h, table, descriptors, blocks, adma64)
     return h.wait_int(rm.SDHCI_INT_DATA_END)
 
 
@@ -116,15 +122,7 @@ def test_adma_system_address_advances_during_the_transfer() -> None:
     # One descriptor per 512-byte block: after the first block is fetched (at most 2 blocks are
     # buffered), the address has moved past the table's first descriptor.
     descriptors = [(0x4000 + 8 * i, tran | (rm.ADMA2_END if i == 7 else 0), 512, 0x10000 + 512 * i) for i in range(8)]
-    mem = h.ctl.memory
-    for at, attr, length, address in descriptors:
-        mem.write(at, attr.to_bytes(2, "little") + length.to_bytes(2, "little") + address.to_bytes(4, "little"))
-    h.wr(rm.SDHCI_HOST_CONTROL, 8, rm.SDHCI_CTRL_4BITBUS | rm.SDHCI_CTRL_ADMA32)
-    h.wr(rm.SDHCI_ADMA_ADDRESS, 32, 0x4000)
-    h.wr(rm.SDHCI_BLOCK_SIZE, 16, 512)
-    h.wr(rm.SDHCI_BLOCK_COUNT, 16, 8)
-    mode = rm.SDHCI_TRNS_DMA | rm.SDHCI_TRNS_BLK_CNT_EN | rm.SDHCI_TRNS_MULTI | rm.SDHCI_TRNS_AUTO_CMD12
-    h.command(25, 0, R1 | rm.SDHCI_CMD_DATA, mode)
+    _adma2_start(h, 0x4000, descriptors, 8)
     during = h.rd(rm.SDHCI_ADMA_ADDRESS)
     assert during in (0x4008, 0x4010)
     assert h.wait_int(rm.SDHCI_INT_DATA_END) & rm.SDHCI_INT_DATA_END

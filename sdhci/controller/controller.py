@@ -109,10 +109,10 @@ class SdhciController:
         reads have effects.
         """
         scheduler = self.scheduler
-        if BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
+        if (offset, width) in LEGAL_ACCESSES and BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
             return scheduler.next_event_ps()      # reading it to compare would take data out
         if width == 32 and offset == rm.SDHCI_INT_STATUS:
-            # Interrupt Status only changes by Interrupts.raise_/clear, which halt the run.
+            # While events run, only Interrupts.raise_ changes the status, and it halts the run.
             return scheduler.run_until_halt(limit_ps)
         before = self.read(offset, width, scheduler.now)
         while True:

@@ -66,7 +66,7 @@ def host_crcs(data: bytes, width: int, ddr: bool) -> tuple[int, ...] | None:
 
 
 def _computed_crcs(data: bytes, width: int, ddr: bool, corrupt: bool) -> tuple[int, ...]:
-    """The CRC16s a write block goes out with, computed: zeros if it does not fill the lines; one bit flipped by a fault."""
+    """A write block's CRC16s, computed: zeros if it does not fill the lines, one bit flipped by a fault."""
     crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
     return (crcs[0] ^ 1,) + crcs[1:] if corrupt else crcs
 
