@@ -159,9 +159,15 @@ class SdhciController:
         if (offset, width) not in LEGAL_ACCESSES:
             return
         t = self.scheduler.now
-        value &= (1 << width) - 1
-        if BYTE_TO_REGISTER[offset] is _BUFFER_DATA_PORT:
+        mask = (1 << width) - 1
+        value &= mask
+        reg = BYTE_TO_REGISTER[offset]
+        if reg is _BUFFER_DATA_PORT:
             self.data.port_write(t, value.to_bytes(width // 8, "little"))
+            return
+        if reg is not None and reg.offset == offset and reg.width == width:     # one whole register
+            if self.version >= reg.min_version:
+                self._write_reg(reg.name, value, mask, t)
             return
         for reg, reg_value, byte_mask in decode(offset, width, value):
             if self.version >= reg.min_version:
