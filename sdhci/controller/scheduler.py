@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Callable
-from typing import Any
 
 ENGINES = ("cmd", "dat", "clk")
 

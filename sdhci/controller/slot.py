@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 
 from emmc_card import EmmcCard
-from emmc_card.bus import CommandOutcome, ReadOutcome, WriteOutcome
+from emmc_card.bus import CommandOutcome, CorrectCrcs, ReadOutcome, WriteOutcome
 from sdhci.controller.config import Fault
 
 
@@ -52,7 +52,8 @@ class CardSlot:
     def command(self, token: bytes, t: int, period_ps: int) -> CommandOutcome | None:
         return self.card.command(token, t, period_ps) if self.ready else None
 
-    def write_block(self, data: bytes, crcs: tuple[int, ...] | None, t: int, period_ps: int) -> WriteOutcome | None:
+    def write_block(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs, t: int,
+                    period_ps: int) -> WriteOutcome | None:
         return self.card.write_block(data, crcs, t, period_ps) if self.ready else None
 
     def read_block(self, t: int, period_ps: int) -> ReadOutcome | None:
