@@ -9,8 +9,8 @@ from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, Timer
 from cocotbext.axi import AxiLiteBus, AxiLiteRam
 
-from sdhci.cocotb.adapters import AxiLiteAdapter
-from sdhci.cocotb.runner import AsyncRunner, NoDmaError, now_ps
+from sdhci.kit.adapters import AxiLiteAdapter
+from sdhci.kit.runner import AsyncRunner, NoDmaError, now_ps
 from sdhci.driver.ops import Delay, MemWrite, Now, OpError, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.platform import PlatformConfig
 from sdhci.driver.runner import SyncRunner
