@@ -58,3 +58,25 @@ def test_injected_defect_is_diagnosed(tmp_path: Path, define: str) -> None:
     found = [m for m in result["diagnosis"] if m.startswith(DEFECTS[define])]
     assert found, result["diagnosis"]
     assert found[0].endswith("controller defect")
+
+
+def test_a_dut_described_only_by_a_dut_toml_is_calibrated_then_agrees(tmp_path: Path) -> None:
+    # The APB top as a user would describe their own controller: sources, top, bus. Nothing
+    # else is known about it: the model's latencies start from the defaults.
+    rtl = Path(__file__).resolve().parents[1] / "rtl_model"
+    (tmp_path / "DUT.toml").write_text(f'toplevel = "sdhci_apb_top"\nsources = ["{rtl}/*.v"]\n'
+                                       f'includes = ["{rtl}"]\n[bus]\nkind = "apb"\nprefix = "s_apb"\n')
+    done = subprocess.run([sys.executable, "-m", "sdhci.cli", "rtl", "calibrate", "--dut", "DUT.toml",
+                           "--output", "my-sdhci.toml", "--json"], capture_output=True, text=True, cwd=tmp_path,
+                          timeout=900)
+    result = json.loads(done.stdout)
+    before = {p["phase"]: p for p in result["uncalibrated_phases"]}
+    assert not before["command issue"]["ok"] and not before["data issue"]["ok"]     # defaults do not fit it
+    assert done.returncode == 0 and result["passed"] and result["latencies_from"] == "fitted to this run"
+    code, result = rtl_compare(tmp_path, "--dut", "DUT.toml", "--controller", "my-sdhci.toml")
+    assert code == 0 and result["passed"] and result["latencies_from"] == "preset file"
+    assert all(p["worst_deviation_cycles"] <= 1 for p in result["phases"])
+    # the same preset drives the fast model
+    done = subprocess.run([sys.executable, "-m", "sdhci.cli", "panic-write", "--controller", "my-sdhci.toml",
+                           "--json"], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 0 and json.loads(done.stdout)["transfer"] == "pio"

@@ -105,3 +105,25 @@ def test_emmc_card_is_simulator_free() -> None:
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     root = Path(__file__).resolve().parents[1] / "emmc_card"
     assert not [p.name for p in root.glob("*.py") if "cocotb" in p.read_text() or "numpy" in p.read_text()]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["panic-write", "--controller", "nothere.toml"],
+     "configuration: controller_preset: cannot read preset file nothere.toml: No such file or directory"),
+    (["panic-write", "--controller", "bad.toml"], "configuration: controller_preset: bad.toml has no [controller] table"),
+    (["rtl", "compare", "--busy-onset-r1b", "3"], "argument --busy-onset-r1b: must lie in 0..2 cells"),
+    (["rtl", "compare", "--define", "1X"], "argument --define: '1X' is not NAME or NAME=VALUE"),
+    (["rtl", "compare", "--sim", "vcs"], "argument --sim: invalid choice: 'vcs' (choose from 'icarus', 'verilator')"),
+])
+def test_bad_kit_arguments_get_one_line(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "bad.toml").write_text("x = 1\n")
+    done = subprocess.run([sys.executable, "-m", "sdhci.cli", *args], capture_output=True, text=True, cwd=tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == f"sdhci-emu: error: {message}"
+    assert not (tmp_path / "sim_build").exists()
+
+
+def test_bfm_timing_stays_within_the_limits() -> None:
+    from sdhci.kit.bfm import BfmTiming
+    assert BfmTiming(busy_onset_r1b_cells=2).busy_onset_r1b_cells == 2
+    with pytest.raises(ValueError, match="busy_onset_crc_status_cells must lie in 0..2"):
+        BfmTiming(busy_onset_crc_status_cells=3)

@@ -86,7 +86,10 @@ async def compare(dut: Any) -> None:
     if run is not None:
         rtl = side(session, run, bfm.records, env.runner.log)
         if job.get("calibrate"):
+            before = compare_sides(model_side(config)[0], rtl, period)
+            out["uncalibrated_phases"] = [row.as_dict() for row in before.rows]
             config, _ = fit(config, rtl, period, clk_ps=round(1_000_000 / base_mhz))
+            out["latencies_from"] = "fitted to this run"
             Path(job["calibrate"]).write_text(
                 f"# sdhci-emu rtl calibrate: {desc.label} on {job['simulator']}\n"
                 + tomli_w.dumps(preset_document(config, f"calibrated against {desc.label}")))
