@@ -1,6 +1,12 @@
-"""The cocotb verification kit: run the sans-IO driver against RTL.
+"""The verification kit: the project's driver against an SDHCI controller's RTL under cocotb.
 
-Imported only by cocotb benches (tests/cocotb/) and their pytest entries;
-nothing in the fast model imports it (DESIGN.md: cocotb-specific code lives
-in modules nothing else imports).
+Installed with `pip install 'sdhci-emu[kit]'`; the emulator itself never
+imports it (only `sdhci-emu rtl ...` does). A DUT is described once
+(`dut`: DUT.toml), driven through a bus adapter (`adapters`) by the async
+runner (`runner`), with the eMMC card on its SD pins (`bfm`), set up by
+`env`; `scenario` and `scoreboard` compare it with the Python model,
+`autoconfig` builds that model from the DUT's registers, `calibrate` fits
+its latencies, `diagnosis` reads the wire. `compare` and `cli` run it all;
+`sim` and `verilator` build with Icarus or Verilator. docs/kit.md lists
+the API class by class.
 """

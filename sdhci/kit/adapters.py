@@ -49,30 +49,31 @@ def _quiet(dut: Any, prefix: str) -> None:
     logging.getLogger(f"cocotb.{dut._name}.{prefix}").setLevel(logging.WARNING)
 
 
-class AxiLiteAdapter:
-    """SDHCI registers behind an AXI4-Lite slave, through cocotbext-axi's AxiLiteMaster.
+class _MasterAdapter:
+    """Registers through a cocotbext-axi master: reads return the addressed lanes of the word,
+    writes set the byte strobes from address and length. Error responses do not raise: they are
+    collected in `errors`, and the data the slave returned is used (a driver sees what the
+    hardware gives)."""
 
-    8- and 16-bit writes go out as one 32-bit beat with the byte strobes of
-    the addressed lanes (cocotbext-axi derives WSTRB from address and length);
-    reads fetch the aligned word and return the addressed lanes. Error
-    responses do not raise: they are collected in `errors`, and the data the
-    slave returned is used (a driver sees what the hardware gives).
-    """
+    bus_class: Any = None
+    master_class: Any = None
+    default_prefix = ""
 
-    def __init__(self, master: AxiLiteMaster, base: int = 0) -> None:
+    def __init__(self, master: Any, base: int = 0) -> None:
         self.master = master
         self.base = base
         self.errors: list[BusError] = []
 
     @classmethod
-    def from_dut(cls, dut: Any, prefix: str = "s_axil", clock: Any = None, reset: Any = None,
-                 reset_active_level: bool = False, base: int = 0) -> AxiLiteAdapter:
-        """An AxiLiteMaster on `dut`'s `<prefix>_*` ports (clk and active-low rst_n by default)."""
+    def from_dut(cls, dut: Any, prefix: str | None = None, clock: Any = None, reset: Any = None,
+                 reset_active_level: bool = False, base: int = 0) -> Any:
+        """A master on `dut`'s `<prefix>_*` ports (clk and active-low rst_n by default)."""
+        prefix = prefix or cls.default_prefix
         _quiet(dut, prefix)
-        master = AxiLiteMaster(AxiLiteBus.from_prefix(dut, prefix),
-                               clock if clock is not None else dut.clk,
-                               reset if reset is not None else dut.rst_n,
-                               reset_active_level=reset_active_level)
+        master = cls.master_class(cls.bus_class.from_prefix(dut, prefix),
+                                  clock if clock is not None else dut.clk,
+                                  reset if reset is not None else dut.rst_n,
+                                  reset_active_level=reset_active_level)
         return cls(master, base)
 
     async def read(self, offset: int, width: int) -> int:
@@ -89,40 +90,18 @@ class AxiLiteAdapter:
             self.errors.append(BusError("write", offset, width, resp.resp.name))
 
 
-class ApbAdapter:
-    """SDHCI registers behind an APB slave, through cocotbext-axi's ApbMaster.
+class AxiLiteAdapter(_MasterAdapter):
+    """SDHCI registers behind an AXI4-Lite slave (cocotbext-axi's AxiLiteMaster): 8- and 16-bit
+    writes go out as one 32-bit beat with the addressed lanes' WSTRB."""
 
-    A read is a word read returning the addressed lanes; a write sets PSTRB
-    from address and length. PSLVERR is collected in `errors`, not raised.
-    """
+    bus_class, master_class, default_prefix = AxiLiteBus, AxiLiteMaster, "s_axil"
 
-    def __init__(self, master: ApbMaster, base: int = 0) -> None:
-        self.master = master
-        self.base = base
-        self.errors: list[BusError] = []
 
-    @classmethod
-    def from_dut(cls, dut: Any, prefix: str = "s_apb", clock: Any = None, reset: Any = None,
-                 reset_active_level: bool = False, base: int = 0) -> ApbAdapter:
-        _quiet(dut, prefix)
-        master = ApbMaster(ApbBus.from_prefix(dut, prefix),
-                           clock if clock is not None else dut.clk,
-                           reset if reset is not None else dut.rst_n,
-                           reset_active_level=reset_active_level)
-        return cls(master, base)
+class ApbAdapter(_MasterAdapter):
+    """SDHCI registers behind an APB4 slave (cocotbext-axi's ApbMaster): PSTRB from address and
+    length; PSLVERR is recorded as SLVERR."""
 
-    async def read(self, offset: int, width: int) -> int:
-        check_access(offset, width)
-        resp = await self.master.read(self.base + offset, width // 8)
-        if resp.resp != AxiResp.OKAY:
-            self.errors.append(BusError("read", offset, width, "PSLVERR"))
-        return int.from_bytes(resp.data, "little")
-
-    async def write(self, offset: int, width: int, value: int) -> None:
-        check_access(offset, width)
-        resp = await self.master.write(self.base + offset, value.to_bytes(width // 8, "little"))
-        if resp.resp != AxiResp.OKAY:
-            self.errors.append(BusError("write", offset, width, "PSLVERR"))
+    bus_class, master_class, default_prefix = ApbBus, ApbMaster, "s_apb"
 
 
 class Spaced:

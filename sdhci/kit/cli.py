@@ -66,7 +66,7 @@ def render(result: dict[str, Any]) -> str:
     """The result as a person reads it: verdict, scoreboard table, diagnosis."""
     verdict = "PASS" if result["passed"] else "FAIL"
     lines = [f"{verdict}: {result['dut']} on {result['simulator']}, transfer {result['transfer']}, "
-             f"{result['bus_width']}-bit bus; model latencies from {result['latencies_from']}",
+             f"{result['bus_width']}-bit bus; model latencies: {result['latencies_from']}",
              f"DUT reports: {json.dumps(result['identity'])}; register read {result['register_access_ps']['read']} ps, "
              f"write {result['register_access_ps']['write']} ps"]
     if result.get("table"):
