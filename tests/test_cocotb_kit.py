@@ -8,4 +8,4 @@ from sdhci.kit.sim import run_bench
 def test_adapter_and_async_runner() -> None:
     results = run_bench("kit", "axil_harness", [BENCH_DIR / "axil_harness.v"], "bench_runner",
                         python_paths=[BENCH_DIR])
-    assert get_results(results) == (4, 0)
+    assert get_results(results) == (5, 0)

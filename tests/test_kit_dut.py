@@ -67,6 +67,7 @@ pins = { dat_i = "sd_dat_in" }
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[sd]\npins = { dat = "x" }\n', "sd.pins"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[bus]\nkind = "wishbone"\n', "bus.kind"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[clock]\nmhz = 0\n', "clock.mhz"),
+    ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[bus]\npause = [1, 0]\n', "bus.pause"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\ncolour = "red"\n', "colour"),
 ])
 def test_bad_description_names_the_key(tmp_path: Path, text: str, key: str) -> None:

@@ -11,11 +11,14 @@ Built in, on cocotbext-axi masters: `AxiLiteAdapter` (AXI4-Lite) and
 `ApbAdapter` (APB4: PSTRB from address and length, PSLVERR optional). A custom adapter named
 in DUT.toml as `bus.kind = "package.module:Class"` is built with
 `Class.from_dut(dut, prefix=..., clock=..., reset=..., reset_active_level=...)`.
-`Spaced` wraps any adapter to leave idle clocks between accesses.
+`Spaced` wraps any adapter to leave idle clocks between accesses; `bus.pause`
+makes a built-in master stall its request channels in a repeating pattern
+(back-pressure from the bus side, as an interconnect would).
 """
 from __future__ import annotations
 
 import importlib
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -76,6 +79,15 @@ class _MasterAdapter:
                                   reset_active_level=reset_active_level)
         return cls(master, base)
 
+    def pause(self, paused: int, free: int) -> None:
+        """Stall the master's request channels `paused` clocks in every `paused + free`."""
+        pattern = [True] * paused + [False] * free
+        for channel in self._request_channels():
+            channel.set_pause_generator(itertools.cycle(pattern))
+
+    def _request_channels(self) -> list[Any]:
+        raise NotImplementedError
+
     async def read(self, offset: int, width: int) -> int:
         check_access(offset, width)
         resp = await self.master.read(self.base + offset, width // 8)
@@ -96,12 +108,19 @@ class AxiLiteAdapter(_MasterAdapter):
 
     bus_class, master_class, default_prefix = AxiLiteBus, AxiLiteMaster, "s_axil"
 
+    def _request_channels(self) -> list[Any]:
+        m = self.master
+        return [m.write_if.aw_channel, m.write_if.w_channel, m.read_if.ar_channel]
+
 
 class ApbAdapter(_MasterAdapter):
     """SDHCI registers behind an APB4 slave (cocotbext-axi's ApbMaster): PSTRB from address and
     length; PSLVERR is recorded as SLVERR."""
 
     bus_class, master_class, default_prefix = ApbBus, ApbMaster, "s_apb"
+
+    def _request_channels(self) -> list[Any]:
+        return [self.master]
 
 
 class Spaced:
@@ -139,4 +158,8 @@ def make_adapter(spec: BusSpec, dut: Any, clock: Any, reset: Any, reset_active_l
     """The DUT's register bus as DUT.toml describes it (create it while reset is asserted)."""
     adapter = adapter_class(spec.kind).from_dut(dut, prefix=spec.prefix, clock=clock, reset=reset,
                                                reset_active_level=reset_active_level)
+    if spec.pause:
+        if not isinstance(adapter, _MasterAdapter):
+            raise ValueError(f"bus.pause: only the built-in adapters pause, not {spec.kind}")
+        adapter.pause(*spec.pause)
     return Spaced(adapter, clock, spec.spacing_clocks) if spec.spacing_clocks else adapter

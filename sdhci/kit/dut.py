@@ -23,6 +23,7 @@ controller, and to connect the card to its SD pins::
     kind = "axi4-lite"                    # "apb", or "package.module:Class" (your adapter)
     prefix = "s_axil"                     # signal prefix (cocotbext-axi from_prefix)
     spacing_clocks = 0                    # idle clocks the DUT needs between two accesses
+    pause = [1, 3]                        # optional: the master pauses 1 clock in every 4
 
     [sd]                                  # SD pins
     prefix = ""                           # sdclk, cmd_o, cmd_oe, cmd_i, dat_o, dat_oe, dat_i
@@ -73,6 +74,7 @@ class BusSpec:
     kind: str = "axi4-lite"
     prefix: str = "s_axil"
     spacing_clocks: int = 0
+    pause: list[int] = field(default_factory=list)   # [paused, free] clocks, repeating, on the master
 
 
 @dataclass
@@ -123,6 +125,8 @@ class DutDescription:
                                           f"not {self.bus.kind!r}")
         if not 0 <= self.bus.spacing_clocks <= 1000:
             raise ConfigError("bus.spacing_clocks", f"must lie in 0..1000, not {self.bus.spacing_clocks}")
+        if self.bus.pause and (len(self.bus.pause) != 2 or min(self.bus.pause) < 0 or self.bus.pause[1] < 1):
+            raise ConfigError("bus.pause", f"must be [paused, free] clocks with free >= 1, not {self.bus.pause}")
         if self.sd.width not in DAT_WIDTHS:
             raise ConfigError("sd.width", f"must be 1, 4 or 8 DAT lines, not {self.sd.width}")
         unknown = set(self.sd.pins) - set(PIN_ROLES)
