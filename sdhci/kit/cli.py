@@ -65,10 +65,12 @@ def _preset(path: str | None) -> dict[str, Any] | None:
 def render(result: dict[str, Any]) -> str:
     """The result as a person reads it: verdict, scoreboard table, diagnosis."""
     verdict = "PASS" if result["passed"] else "FAIL"
-    lines = [f"{verdict}: {result['dut']} on {result['simulator']}, transfer {result['transfer']}, "
-             f"{result['bus_width']}-bit bus; model latencies: {result['latencies_from']}",
-             f"DUT reports: {json.dumps(result['identity'])}; register read {result['register_access_ps']['read']} ps, "
-             f"write {result['register_access_ps']['write']} ps"]
+    lines = [f"{verdict}: {result['dut']} on {result['simulator']}, transfer {result['transfer']}"
+             + (f", {result['bus_width']}-bit bus; model latencies: {result['latencies_from']}"
+                if "bus_width" in result else ""),
+             f"DUT reports: {json.dumps(result['identity'])}"
+             + (f"; register read {result['register_access_ps']['read']} ps, write "
+                f"{result['register_access_ps']['write']} ps" if "register_access_ps" in result else "")]
     if result.get("table"):
         lines.append(result["table"])
     if result.get("calibrated"):

@@ -22,10 +22,12 @@ import cocotb
 import tomli_w
 from cocotb.triggers import Timer
 
-from emmc_card.configtools import from_dict
+from emmc_card.configtools import ConfigError, from_dict
 from sdhci.controller.config import Latencies
 from sdhci.controller.rtl_calibration import rtl_latencies
-from sdhci.kit.autoconfig import controller_from_identity, measure_access, measured_platform, read_identity
+from sdhci.kit.autoconfig import (
+    capabilities_from_registers, controller_from_identity, measure_access, measured_platform, read_identity,
+)
 from sdhci.kit.bfm import BfmTiming
 from sdhci.kit.calibrate import fit, preset_document
 from sdhci.kit.compare import JOB_ENV
@@ -58,9 +60,17 @@ async def compare(dut: Any) -> None:
     env = await start_kit(dut, None, desc)
     identity = await env.runner.run(read_identity())
     read_ps, write_ps = await env.runner.run(measure_access())
-    base_mhz = identity.caps0 >> 8 & 0xFF
+    base_mhz = capabilities_from_registers(identity.version, identity.caps0, identity.caps1).base_clock_mhz
     latencies, buffer_blocks, source = _latencies(job, desc, base_mhz)
-    controller = controller_from_identity(identity, latencies, buffer_blocks)
+    try:
+        controller = controller_from_identity(identity, latencies, buffer_blocks)
+    except ConfigError as err:        # e.g. base clock 0: the model cannot present as this DUT
+        message = f"the DUT's registers describe no controller the model can be: {err}"
+        Path(job["output"]).write_text(json.dumps({
+            "dut": desc.label, "simulator": job["simulator"], "transfer": job.get("transfer", "auto"),
+            "identity": identity.as_dict(), "passed": False, "image_identical": False, "commands_identical": False,
+            "phases": [], "error": message, "diagnosis": [f"driver: {message}"]}, indent=2))
+        return
     bus_width = min(desc.sd.width, 8 if controller.capabilities.bus_8bit else 4)
     config = scenario_config(controller, measured_platform(read_ps, write_ps), bus_width=bus_width,
                              transfer=job.get("transfer", "auto"))

@@ -71,7 +71,7 @@ def run_bench(name: str, toplevel: str, sources: Sequence[Path | str], test_modu
     if waves and simulator == "verilator":
         build_args += ["--trace-fst"]
     runner.build(sources=[Path(s) for s in sources], hdl_toplevel=toplevel, build_dir=build_dir,
-                 includes=[Path(i) for i in includes] or [rtl_dir()], parameters=dict(parameters or {}),
+                 includes=[Path(i) for i in includes], parameters=dict(parameters or {}),
                  defines=dict(defines or {}), timescale=TIMESCALE, waves=waves, build_args=build_args,
                  log_file=log_file)
     plusargs = []
