@@ -171,6 +171,9 @@ def _build_parser() -> argparse.ArgumentParser:
     _config_options(bench)
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
     bench.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    from sdhci.kit.cli import add_rtl_parser   # declares `rtl compare|calibrate`; imports no simulator code
+    add_rtl_parser(sub)
     return parser
 
 
@@ -247,11 +250,17 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_rtl(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.kit.cli import run_rtl          # the cocotb kit, loaded only for `rtl`
+    return run_rtl(args, out)
+
+
 _COMMANDS = {
     "panic-write": _cmd_panic_write,
     "config": _cmd_config,
     "inspect": _cmd_inspect,
     "bench": _cmd_bench,
+    "rtl": _cmd_rtl,
 }
 
 
