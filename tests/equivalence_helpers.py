@@ -10,7 +10,14 @@ the controller as it was before that rework (commit c570c4a), with
     cd <a checkout of c570c4a> && PYTHONPATH=<this tests directory> \\
         .venv/bin/python -m equivalence_helpers --write <this tests directory>/golden/controller_equivalence.json
 
-and tests/test_sdhci_equivalence.py compares today's code with them.
+and tests/test_sdhci_equivalence.py compares today's code with them. The cases
+added with the write run-ahead (EMU_LATE, reg_fallback_cases: faults on late
+blocks, a power cut mid-write, register reads, a Present State poll, a
+Software Reset and the SD clock stopping mid-write, card stalls, a write past
+the card's end, other buffer sizes, a slow DMA) were captured the same way
+from commit e3c1797, the event-by-event controller just before it; the 41 of
+them that c570c4a can run (all but the power cuts, which it lacks) give the
+same fingerprints there.
 
 Two kinds of case:
 - ``emu/...``: the emulator's whole default run (sdhci.emulation.run_panic_write)
@@ -32,7 +39,7 @@ import random
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from emmc_card import EmmcCard, card_preset
+from emmc_card import EmmcCard, InjectedStall, card_preset
 from emmc_card.storage import USER
 from sdhci import regmap as rm
 from sdhci.config import load_config
@@ -103,6 +110,15 @@ EMU_FAULTS: dict[str, list[str]] = {
     "response-crc": ['controller.faults=[{kind="response_crc", cmd=25}]'],
     "drop-response": ['controller.faults=[{kind="drop_response", cmd=12}]'],
 }
+# Cases added with the write run-ahead (captured from commit e3c1797, the event-by-event controller):
+# faults on late blocks (many blocks run ahead first) and a power cut in the middle of the write.
+EMU_LATE: dict[str, list[str]] = {
+    "data-crc-late": ['controller.faults=[{kind="data_crc", block=100}]'],
+    "stretch-busy-late": ['controller.faults=[{kind="stretch_busy", block=90, stretch_ps=300000000}]'],
+    "remove-card-late": ['controller.faults=[{kind="remove_card", block=77}]'],
+    "cut-mid-write": ["run.power_cut='entry+700us'"],
+    "cut-mid-write-nocache": ["run.power_cut='entry+1500us'", "run.enable_cache=false"],
+}
 
 
 def emu_cases() -> dict[str, list[str]]:
@@ -115,7 +131,7 @@ def emu_cases() -> dict[str, list[str]]:
                     cases[f"emu/{transfer}/w{width}/{card}/s{seed}"] = [
                         f"run.transfer={transfer!r}", f"run.bus_width={width}", f"card_preset={card!r}",
                         f"run.seed={seed}"]
-        for fault, overrides in EMU_FAULTS.items():
+        for fault, overrides in (EMU_FAULTS | EMU_LATE).items():
             cases[f"emu/{transfer}/w8/emmc51/s1/{fault}"] = [f"run.transfer={transfer!r}", *overrides]
     return cases
 
@@ -138,6 +154,27 @@ def run_emu(overrides: list[str]) -> dict[str, Any]:
 
 
 # ---- register-level cases -------------------------------------------------------
+# Registers a transfer changes as it goes: Present State, Block Count, SDMA and ADMA System
+# Address, the interrupt status, Clock Control.
+PEEKED = ((rm.SDHCI_PRESENT_STATE, 32), (rm.SDHCI_BLOCK_COUNT, 16), (rm.SDHCI_DMA_ADDRESS, 32),
+          (rm.SDHCI_ADMA_ADDRESS, 32), (rm.SDHCI_INT_STATUS, 32), (rm.SDHCI_CLOCK_CONTROL, 16))
+
+
+@dataclasses.dataclass(frozen=True)
+class Midway:
+    """What the driver does in the middle of the written transfer, besides servicing it.
+
+    peeks_ns: delays after each of which it reads the PEEKED registers; clock_off_ns: how long
+    the SD clock stays off when gated; reset_after_ns: after this delay it gives the transfer
+    up (Software Reset for CMD and DAT, CMD12); poll_present: it waits for the end on Present
+    State before the interrupt status.
+    """
+    peeks_ns: tuple[int, ...] = ()
+    clock_off_ns: int = 37_000
+    reset_after_ns: int | None = None
+    poll_present: bool = False
+
+
 class PolledDriver:
     """A minimal polled SDHCI driver as driver operations (it waits with Poll, never with next_event_ps)."""
 
@@ -246,7 +283,7 @@ class PolledDriver:
             addr += 8
 
     def _data_loop(self, mode: str, data: bytes | None, blocks: int, read: bool,
-                   gate_clock_after_ns: int | None) -> DriverGen:
+                   gate_clock_after_ns: int | None, midway: Midway) -> DriverGen:
         """Service Buffer Ready / DMA Interrupt until Transfer Complete or an error; the bytes read."""
         out: list[int] = []
         pos = 0
@@ -255,8 +292,25 @@ class PolledDriver:
             yield Delay(gate_clock_after_ns)
             clk = yield Read(rm.SDHCI_CLOCK_CONTROL, 16)
             yield Write(rm.SDHCI_CLOCK_CONTROL, 16, clk & ~rm.SDHCI_CLOCK_CARD_EN)
-            yield Delay(37_000)
+            yield Delay(midway.clock_off_ns)
             yield Write(rm.SDHCI_CLOCK_CONTROL, 16, clk)
+        for delay_ns in midway.peeks_ns:
+            # Look at the registers a transfer changes, in the middle of it.
+            yield Delay(delay_ns)
+            for offset, width in PEEKED:
+                yield Read(offset, width)
+        if midway.reset_after_ns is not None:
+            # Give the transfer up half-way: Software Reset for CMD and DAT, then a CMD12.
+            yield Delay(midway.reset_after_ns)
+            yield Write(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)
+            yield Write(rm.SDHCI_INT_STATUS, 32, 0xFFFFFFFF)
+            yield from self.r1b(12, 0)
+            self.errors.append(-1)
+            return b""
+        if midway.poll_present:
+            # Wait for the end of the transfer on Present State (Command Inhibit (DAT)) first.
+            yield Poll(rm.SDHCI_PRESENT_STATE, 32, rm.SDHCI_DATA_INHIBIT, 0, interval_ns=POLL_NS,
+                       timeout_ns=TIMEOUT_NS)
         while True:
             status = yield from self.wait(rm.SDHCI_INT_DATA_END | rm.SDHCI_INT_SPACE_AVAIL
                                           | rm.SDHCI_INT_DATA_AVAIL | rm.SDHCI_INT_DMA_END)
@@ -291,7 +345,8 @@ class PolledDriver:
         return b"".join(w.to_bytes(4, "little") for w in out)
 
     def transfer(self, mode: str, lba: int, blocks: int, data: bytes | None, stop: str = "auto12",
-                 boundary: int = 7, table: str = "plain", gate_clock_after_ns: int | None = None) -> DriverGen:
+                 boundary: int = 7, table: str = "plain", gate_clock_after_ns: int | None = None,
+                 midway: Midway = Midway()) -> DriverGen:
         """CMD25 (data given) or CMD18 of `blocks` blocks, stopped by Auto CMD12, Auto CMD23 or a CMD12."""
         read = data is None
         tm = yield from self._setup_dma(mode, blocks, data, boundary, table)
@@ -309,7 +364,7 @@ class PolledDriver:
             yield Write(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)
             yield Write(rm.SDHCI_INT_STATUS, 32, 0xFFFFFFFF)
             return b""
-        got = yield from self._data_loop(mode, data, blocks, read, gate_clock_after_ns)
+        got = yield from self._data_loop(mode, data, blocks, read, gate_clock_after_ns, midway)
         if stop == "cmd12" and not self.errors:
             yield from self.r1b(12, 0)
         return got
@@ -365,37 +420,81 @@ def reg_cases() -> dict[str, dict[str, Any]]:
     cases["reg/pio/v1-pio"] = dict(mode="pio", width=4, card="emmc51", seed=1, controller="v1-pio")
     cases["reg/adma/v4"] = dict(mode="adma", width=8, card="emmc51", seed=1, controller="v4")
     cases["reg/adma/sdhci-top"] = dict(mode="adma", width=4, card="emmc51", seed=1, controller="sdhci-top")
+    cases.update(reg_fallback_cases())
+    return cases
+
+
+def reg_fallback_cases() -> dict[str, dict[str, Any]]:
+    """Cases added with the write run-ahead (captured from commit e3c1797, the event-by-event controller).
+
+    Each makes the running ahead stop or never start: a register read, a Present State poll,
+    a Software Reset or the SD clock stopping in the middle of the write, a card stall (one
+    beyond the data timeout), the card refusing a block past its end, a buffer of one or
+    four blocks, a DMA slower than the card's busy.
+    """
+    cases: dict[str, dict[str, Any]] = {}
+    for mode in REG_MODES:
+        base = dict(mode=mode, width=4, card="emmc51", seed=1)
+        cases[f"reg/{mode}/peek"] = dict(base, midway=Midway(peeks_ns=(3_300, 11_000, 17_700, 25_000, 40_000,
+                                                                       41_000, 90_000)))
+        cases[f"reg/{mode}/dat-reset-mid"] = dict(base, midway=Midway(reset_after_ns=60_000))
+        cases[f"reg/{mode}/clock-gated-early"] = dict(base, gate_clock_after_ns=20_000,
+                                                      midway=Midway(clock_off_ns=5_000))
+        cases[f"reg/{mode}/clock-gated-late"] = dict(base, width=8, gate_clock_after_ns=200_000,
+                                                     midway=Midway(clock_off_ns=150_000))
+        cases[f"reg/{mode}/stall-block-12"] = dict(base, stalls=((12, 1_000_000_000),))
+        cases[f"reg/{mode}/stall-timeout-block-12"] = dict(base, stalls=((12, 3_000_000_000_000),))
+        cases[f"reg/{mode}/past-end"] = dict(base, lba_from_end=10)
+        cases[f"reg/{mode}/buffer-1"] = dict(base, buffer_blocks=1)
+        cases[f"reg/{mode}/buffer-4"] = dict(base, width=8, buffer_blocks=4)
+        cases[f"reg/{mode}/slow-dma"] = dict(base, latencies={"dma_block_ps": 30_000_000})
+    for mode in ("sdma", "adma"):
+        cases[f"reg/{mode}/poll-present"] = dict(mode=mode, width=8, card="emmc51", seed=2,
+                                                 midway=Midway(poll_present=True))
     return cases
 
 
 def run_reg(mode: str, width: int, card: str, seed: int, stop: str = "auto12", ddr: bool = False,
             cache: bool = True, boundary: int = 7, table: str = "plain", gate_clock_after_ns: int | None = None,
             faults: list[Fault] | None = None, abort: bool = False, controller: str = "v3",
-            blocks: int = 24) -> dict[str, Any]:
-    """Bring a card up, write `blocks` blocks, read them back; everything that happened."""
+            blocks: int = 24, midway: Midway = Midway(), stalls: tuple[tuple[int, int], ...] = (),
+            lba_from_end: int | None = None, buffer_blocks: int | None = None,
+            latencies: dict[str, int] | None = None) -> dict[str, Any]:
+    """Bring a card up, write `blocks` blocks, read them back; everything that happened.
+
+    stalls: (card block, extra busy in ps) injected into the card; lba_from_end: write that
+    many sectors before the card's end (so the rest runs past it); buffer_blocks and
+    latencies: changes to the controller preset.
+    """
     card_config = card_preset(card)
     card_config.seed = seed
+    card_config.timing.injected_stalls += [InjectedStall(block, ps) for block, ps in stalls]
     emmc = EmmcCard(card_config)
     config = controller_preset(controller)
     config.faults = list(faults or [])
+    if buffer_blocks is not None:
+        config.buffer_blocks = buffer_blocks
+    if latencies:
+        config.latencies = dataclasses.replace(config.latencies, **latencies)
     memory = HostMemory()
     ctl = SdhciController(config, emmc, memory)
     runner = SyncRunner(ctl, memory, platform_preset("arm64-soc"))
     driver = PolledDriver(byte_addressed=card == "emmc-2gb-byte")
     data = random.Random(seed).randbytes(512 * blocks)
-    lba = 4096 + 8 * seed
+    lba = 4096 + 8 * seed if lba_from_end is None else card_config.user_area_bytes // 512 - lba_from_end
     runner.run(driver.bring_up(width, ddr, cache and card_config.cache_size_kib > 0))
     if abort:
         runner.run(driver.open_ended_abort(lba, data, 5))
         read_back = b""
     else:
-        runner.run(driver.transfer(mode, lba, blocks, data, stop, boundary, table, gate_clock_after_ns))
+        runner.run(driver.transfer(mode, lba, blocks, data, stop, boundary, table, gate_clock_after_ns, midway))
         read_back = runner.run(driver.transfer(mode, lba, blocks, None, stop, boundary, table))
+    on_card = min(len(data), emmc.storage.size(USER) - lba * 512)
     return {
         "trace": _trace_rows(ctl.trace),
         "ops": _op_rows(runner.log),
         "result": (runner.t_ps, tuple(driver.errors), ctl.next_event_ps()),
-        "bytes": (hashlib.sha256(emmc.read(USER, lba * 512, len(data))).hexdigest(),
+        "bytes": (hashlib.sha256(emmc.read(USER, lba * 512, on_card)).hexdigest(),
                   hashlib.sha256(read_back).hexdigest()),
     }
 

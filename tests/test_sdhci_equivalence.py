@@ -7,7 +7,8 @@ boundaries, ADMA2 links/NOPs/Int, clock gating, an abort and controller
 faults) is run and fingerprinted: the bus trace, the driver's operations
 with their times and values, the run's figures and the bytes on the card
 and in host memory. The expected fingerprints were captured from commit
-c570c4a (how: equivalence_helpers' docstring).
+c570c4a, those of the cases that make the write run-ahead stop from commit
+e3c1797 (how: equivalence_helpers' docstring).
 """
 from __future__ import annotations
 
