@@ -528,7 +528,7 @@ class EmmcCard:
         """The spec's bound on read access time, NAC max = 10 x (TAAC x f + 100 x NSAC) clocks.
 
         A drawn NAC above it is clipped: a compliant card answers within it at
-        every clock frequency (JESD84-B51 bus timing; FACTS.md).
+        every clock frequency (JESD84-B51 bus timing; docs/facts.md).
         """
         taac_clocks = self.config.taac_ns * 1000 // clock_period_ps
         return max(NAC_MIN, 10 * (taac_clocks + 100 * self.config.nsac))
