@@ -311,12 +311,34 @@ class EmulatorConfig:
         return self.pstore.blk_config()
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """A --set value: TOML scalar/array/inline table, else the bare text as a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):
         return text
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """A TOML file as a plain dict; ConfigError naming the file otherwise."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as err:
+        raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("", f"{path}: {err}") from None
+    except RecursionError:
+        raise ConfigError("", f"{path}: tables or arrays nest too deeply (at most {MAX_DEPTH} levels)") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
+    """Set each ``dotted.key=value`` override in the raw document."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "an override must look like dotted.key=value")
+        set_dotted(raw, key.strip(), parse_value(value.strip()))
 
 
 def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
@@ -325,22 +347,8 @@ def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
     Presets fill each section first; the file's and the overrides' values
     replace fields of them. Raises ConfigError naming the dotted key.
     """
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                raw = tomllib.load(f)
-        except OSError as err:
-            raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError("", f"{path}: {err}") from None
-        except RecursionError:
-            raise ConfigError("", f"{path}: tables or arrays nest too deeply (at most {MAX_DEPTH} levels)") from None
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(item, "an override must look like dotted.key=value")
-        set_dotted(raw, key.strip(), _parse_value(value.strip()))
+    raw = read_toml(path) if path is not None else {}
+    apply_overrides(raw, overrides)
     return build_config(raw)
 
 

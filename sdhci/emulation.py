@@ -159,6 +159,7 @@ class PanicWriteResult:
     writes: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wall_ns: int = 0            # host wall-clock time the emulator spent on the record's panic_write call
+    programs: list = field(default_factory=list)   # blocks the card programmed from panic entry on (Program)
 
     @property
     def durable(self) -> bool:
@@ -330,6 +331,7 @@ class PanicSession:
         self.mmcpstore = mmcpstore_for(config.run.patch)
         self.mmc_card: MmcCard | None = None
         self.faults: list[KernelOops] = []
+        self.programs: list = []
 
     # --- boot ---------------------------------------------------------------------
     def init_routine(self) -> DriverGen:
@@ -392,6 +394,7 @@ class PanicSession:
         part of its busy (a previous write, a garbage collection).
         """
         entry = self.config.run.entry
+        self.programs = self.card.keep_programming_history()
         self.card.reseed(self.config.run.seed)
         if entry.records:
             self._write_earlier_records(entry.records)
@@ -778,6 +781,7 @@ def _result(panic: _Panic, truncated_poll_end: int | None) -> PanicWriteResult:
         writes=writes,
         notes=_notes(session),
         wall_ns=window.wall_ns,
+        programs=list(session.programs),
     )
 
 
