@@ -160,7 +160,10 @@ def _build_parser() -> argparse.ArgumentParser:
     panic = command("panic-write", "emulate one panic write and report it")
     _config_options(panic)
     panic.add_argument("--json", action="store_true", help="print the report as JSON")
-    panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the SD bus during the panic write")
+    panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the panic write (time 0 at its entry) and, "
+                       "beside it, a GTKWave save file (.gtkw) that opens on it")
+    panic.add_argument("--vcd-bringup", action="store_true",
+                       help="keep the card bring-up in the VCD, in a scope of its own (time 0 at power-on)")
     panic.add_argument("--plot", metavar="PATH", help="draw the run as a timeline (PNG or SVG, by the extension)")
 
     sweep = command("sweep", "run a sweep of panic writes (grid and Monte Carlo) into a table and a summary")
@@ -251,10 +254,8 @@ def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
     _output_path("--plot", args.plot, (".png", ".svg"))
     result = run_panic_write(_load(args))
     if args.vcd:
-        from sdhci.controller.clock import period_ps
-        from sdhci.vcd import clock_period_from_trace, write_vcd
-        sd_period_ps = clock_period_from_trace(result.trace) or period_ps(result.sd_clock_hz)
-        write_vcd(args.vcd, result.trace, sd_period_ps, result.bus_width)
+        from sdhci.vcd import write_panic_waves
+        write_panic_waves(args.vcd, result, bringup=args.vcd_bringup)
     if args.plot:
         from sdhci.analysis.timeline import plot_timeline
         plot_timeline(result, args.plot)

@@ -160,6 +160,8 @@ class PanicWriteResult:
     notes: list[str] = field(default_factory=list)
     wall_ns: int = 0            # host wall-clock time the emulator spent on the record's panic_write call
     programs: list = field(default_factory=list)   # blocks the card programmed from panic entry on (Program)
+    bringup_trace: list = field(default_factory=list)   # the bus before the panic (card bring-up)
+    responses: dict[int, bytes] = field(default_factory=dict)   # response tokens by the time of their first bit
 
     @property
     def durable(self) -> bool:
@@ -285,6 +287,28 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
     return totals
 
 
+class CardWire:
+    """The card as the controller reaches it, noting each response token where it starts on CMD.
+
+    Everything else goes straight to the card. The tokens are what a
+    waveform draws on CMD (the bus trace has only the responses' times).
+    """
+
+    def __init__(self, card: EmmcCard) -> None:
+        self.card = card
+        self.responses: dict[int, bytes] = {}
+        self.write_block, self.read_block, self.busy = card.write_block, card.read_block, card.busy
+
+    def command(self, token: bytes, t_ps: int, clock_period_ps: int) -> Any:
+        out = self.card.command(token, t_ps, clock_period_ps)
+        if out.response is not None:
+            self.responses[t_ps + out.delay_cycles * clock_period_ps] = bytes(out.response)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.card, name)
+
+
 def boot_key(config: EmulatorConfig) -> str:
     """What card bring-up depends on: two configurations with the same key boot to the same board.
 
@@ -307,6 +331,7 @@ class SessionSnapshot:
     host: dict
     runner: RunnerSnapshot
     memory: dict
+    responses: dict[int, bytes]
 
 
 class PanicSession:
@@ -325,7 +350,8 @@ class PanicSession:
             _StorageFile(self.card.storage), [(p.start_sector, p.sectors) for p in config.pstore.partitions],
             primaries=config.pstore.primaries)
         self.memory = HostMemory()
-        self.controller = SdhciController(config.controller, self.card, self.memory)
+        self.wire = CardWire(self.card)
+        self.controller = SdhciController(config.controller, self.wire, self.memory)
         self.host = SdhciHost(config.platform, config.run.transfer)
         self.runner = SyncRunner(self.controller, self.memory, config.platform)
         self.mmcpstore = mmcpstore_for(config.run.patch)
@@ -360,7 +386,8 @@ class PanicSession:
     def snapshot(self) -> SessionSnapshot:
         """The booted board, to start any number of runs from (restore); call right after initialise()."""
         return SessionSnapshot(boot_key(self.config), self.card.snapshot(), self.controller.snapshot(),
-                               self.host.snapshot(), self.runner.snapshot(), self.memory.snapshot())
+                               self.host.snapshot(), self.runner.snapshot(), self.memory.snapshot(),
+                               dict(self.wire.responses))
 
     def restore(self, snapshot: SessionSnapshot, config: EmulatorConfig) -> None:
         """Back to the booted board of `snapshot`, for a run of `config` (which must boot to that board)."""
@@ -372,6 +399,7 @@ class PanicSession:
         self.host.restore(snapshot.host)
         self.runner.restore(snapshot.runner)
         self.memory.restore(snapshot.memory)
+        self.wire.responses = dict(snapshot.responses)
         self.mmc_card = self.host.mmc.card
         self.mmcpstore = mmcpstore_for(config.run.patch)
         self.faults = []
@@ -782,6 +810,8 @@ def _result(panic: _Panic, truncated_poll_end: int | None) -> PanicWriteResult:
         notes=_notes(session),
         wall_ns=window.wall_ns,
         programs=list(session.programs),
+        bringup_trace=[e for e in session.controller.trace if e.end_ps <= t0],
+        responses=dict(session.wire.responses),
     )
 
 
