@@ -98,7 +98,9 @@ def _state(value, seen=None):
     """Everything an object holds, as plain nested data (configurations included), for comparison."""
     if isinstance(value, random.Random):
         return ("Random", value.getstate())
-    if isinstance(value, (bytes, bytearray, str, int, float, bool, type(None))):
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value)                     # a copy: a live bytearray would change with the model
+    if isinstance(value, (str, int, float, bool, type(None))):
         return value
     if isinstance(value, (list, tuple, deque)):
         return [_state(v) for v in value]

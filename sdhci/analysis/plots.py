@@ -33,6 +33,19 @@ def _label(values: tuple[tuple[str, Any], ...]) -> str:
     return ", ".join(f"{k}={v}" for k, v in values) or "all runs"
 
 
+def _legend(axes, entries: int) -> None:
+    """Inside the axes for a few lines, beside them for many."""
+    if entries <= 6:
+        axes.legend(fontsize=7)
+    else:
+        axes.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+
+
+def _style(number: int) -> dict:
+    """Colour and line style of line `number`: ten colours, then the next line style."""
+    return {"color": f"C{number % 10}", "linestyle": ("-", "--", ":", "-.")[number // 10 % 4]}
+
+
 def _save(figure: Figure, out_dir: str, name: str) -> list[str]:
     FigureCanvasAgg(figure)
     paths = []
@@ -76,13 +89,14 @@ def _distribution(target: str, data: dict, groups: dict[tuple, list[int]], timeo
     for kind in ("hist", "ecdf"):
         figure = Figure(figsize=(8, 4.5))
         axes = figure.add_subplot()
-        for group, values in totals.items():
+        for number, (group, values) in enumerate(totals.items()):
             if kind == "hist":
                 bins = np.geomspace(low, high * 1.0001, 60) if logarithmic else 60
-                axes.hist(values, bins=bins, histtype="step", label=_label(group))
+                axes.hist(values, bins=bins, histtype="step", label=_label(group), **_style(number))
             else:
                 ordered = np.sort(values)
-                axes.step(ordered, np.arange(1, len(ordered) + 1) / len(ordered), where="post", label=_label(group))
+                axes.step(ordered, np.arange(1, len(ordered) + 1) / len(ordered), where="post", label=_label(group),
+                          **_style(number))
         for ms in timeouts:
             axes.axvline(ms, color="red", linestyle="--", linewidth=1)
             axes.annotate(f"poll timeout {ms} ms", (ms, 1), xycoords=("data", "axes fraction"), rotation=90,
@@ -92,7 +106,7 @@ def _distribution(target: str, data: dict, groups: dict[tuple, list[int]], timeo
         axes.set_xlabel("panic_write total time, entry to return (ms)")
         axes.set_ylabel("runs" if kind == "hist" else "fraction of runs at or below")
         axes.set_title("Distribution of the total time" + (" (ECDF)" if kind == "ecdf" else ""))
-        axes.legend(fontsize=7)
+        _legend(axes, len(totals))
         paths += _save(figure, target, f"total_{kind}")
     return paths
 
@@ -129,11 +143,11 @@ def _lost_against(target: str, data: dict, played: list[int], key: str, others: 
         above = [hi - f for f, (_, hi) in zip(fractions, intervals)]
         positions = [str(x) for x in xs] if categorical or any(isinstance(x, (str, bool)) for x in xs) else xs
         axes.errorbar(positions, fractions, yerr=[below, above], marker="o", capsize=3, label=_label(group),
-                      alpha=0.9, zorder=3 + number)
+                      alpha=0.9, zorder=3 + number, **_style(number))
     axes.set_xlabel(key + (" (bins of equal counts)" if continuous else ""))
     axes.set_ylabel("fraction lost (95% Wilson interval)")
     axes.set_ylim(-0.02, 1.02)
     axes.set_title(f"Records lost against {key}")
-    if len(series) > 1 or others:
-        axes.legend(fontsize=7)
+    if others:
+        _legend(axes, len(series))
     return _save(figure, target, f"lost_vs_{_file_name(key)}")
