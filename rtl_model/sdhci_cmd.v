@@ -63,7 +63,12 @@ module sdhci_cmd (
 
     wire [7:0] rsp_last = long_rsp ? 8'd135 : 8'd47;
     // CRC7 covers token bits 0..39 of a short response, 8..127 of an R2.
+`ifdef SDHCI_DEFECT_R2_CRC7
+    // Injected defect (docs/kit.md): the R2 CRC7 window starts one bit early.
+    wire in_crc = long_rsp ? (cnt >= 8'd7 && cnt < 8'd128) : (cnt < 8'd40);
+`else
     wire in_crc = long_rsp ? (cnt >= 8'd8 && cnt < 8'd128) : (cnt < 8'd40);
+`endif
 
     wire [47:0] token = {2'b01, index, argument, 8'h01};
 

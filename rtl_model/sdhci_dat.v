@@ -121,7 +121,26 @@ module sdhci_dat (
             if (mem_be[3]) mem[mem_addr][31:24] <= mem_wd[31:24];
         end
     end
+`ifdef SDHCI_DEFECT_STALE_BUFFER_READ
+    // Injected defect (docs/kit.md): a Buffer Data Port read within 4 clk of
+    // the previous one returns the previous word again.
+    reg [31:0] prev_word;
+    reg [2:0]  since_read;
+    always @(posedge clk) begin
+        if (rst) begin
+            prev_word <= 32'd0;
+            since_read <= 3'd7;
+        end else if (buf_re && buf_rd_en) begin
+            prev_word <= mem[host_ptr];
+            since_read <= 3'd0;
+        end else if (since_read != 3'd7) begin
+            since_read <= since_read + 3'd1;
+        end
+    end
+    assign buf_rdata = (since_read < 3'd4) ? prev_word : mem[host_ptr];
+`else
     assign buf_rdata = mem[host_ptr];
+`endif
 
     // ---- per-line CRC16, bit-sliced: crc[8k +: 8] holds bit k of the CRC16
     // of all eight DAT lines (lane l in bit l), so one vector step advances
@@ -249,8 +268,15 @@ module sdhci_dat (
                         state <= R1B_RSP;
                     end
                 end
+`ifdef SDHCI_DEFECT_R1B_BUSY_WINDOW
+                // Injected defect (docs/kit.md): R1b busy looked for from the
+                // command's end bit, before the response (and the busy) came.
+                R1B_RSP: if (cmd_sent || cmd_done) begin
+                    if (cmd_done && cmd_err) begin
+`else
                 R1B_RSP: if (cmd_done) begin
                     if (cmd_err) begin
+`endif
                         stop_transfer();
                     end else begin
                         line_active <= 1'b1;
@@ -344,6 +370,14 @@ module sdhci_dat (
                         gap <= 2'd0;
                         after_busy <= AFTER_BLOCK;
                         state <= BUSY;
+`ifdef SDHCI_DEFECT_EARLY_XFER_COMPLETE
+                        // Injected defect (docs/kit.md): Transfer Complete at the
+                        // last block's CRC status, before the card's busy ends.
+                        if (last_q && !auto_cmd12) begin
+                            ev_xfer_done <= 1'b1;
+                            stop_transfer();
+                        end
+`endif
                     end
                 end
                 BUSY: begin

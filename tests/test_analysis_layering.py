@@ -1,4 +1,5 @@
-"""The analysis layer's libraries stay in the analysis layer: the emulator and `sdhci-emu panic-write` need none."""
+"""The analysis layer's libraries stay in the analysis layer: the emulator and `sdhci-emu panic-write` need none
+(numpy included: the core install has none)."""
 from __future__ import annotations
 
 import ast
@@ -7,7 +8,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-HEAVY = {"pyarrow", "matplotlib", "dask", "distributed"}
+HEAVY = {"pyarrow", "matplotlib", "dask", "distributed", "numpy"}
 
 
 def _imports(path: pathlib.Path) -> set[str]:

@@ -4,13 +4,13 @@ The RTL comparison itself runs in tests/test_cocotb_rtl.py; here: phase
 extraction against a hand-made trace, and model-versus-model comparisons that
 must agree exactly or flag the one latency that was changed. The hand-made
 trace uses the model's BusEvent (the BFM's BusRecord has the same fields):
-importing emmc_card.bfm would pull cocotb into a plain pytest module.
+importing sdhci.kit.bfm would pull cocotb into a plain pytest module.
 """
 from dataclasses import replace
 
 from sdhci import regmap as rm
-from sdhci.cocotb.scenario import kit_config
-from sdhci.cocotb.scoreboard import Sample, compare_sides, model_side, phase_samples
+from sdhci.kit.scenario import kit_config
+from sdhci.kit.scoreboard import Sample, compare_sides, model_side, phase_samples
 from sdhci.driver.ops import Write, WriteBurst
 from sdhci.driver.runner import OpRecord
 from sdhci.trace import BusEvent

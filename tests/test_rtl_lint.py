@@ -10,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RTL = ROOT / "rtl_model"
-SOURCES = ["sdhci_top.v", "sdhci_axil.v", "sdhci_regs.v", "sdhci_clkdiv.v", "sdhci_cmd.v", "sdhci_dat.v"]
+SOURCES = ["sdhci_top.v", "sdhci_apb_top.v", "sdhci_axil.v", "sdhci_regs.v", "sdhci_clkdiv.v", "sdhci_cmd.v", "sdhci_dat.v"]
 
 
 def run(cmd: list[str], cwd: Path = RTL) -> subprocess.CompletedProcess:
@@ -22,14 +22,16 @@ def test_sources_are_the_whole_design() -> None:
     assert sorted(p.name for p in RTL.glob("*.v")) == sorted(SOURCES)
 
 
-def test_verilator_lint_clean() -> None:
-    result = run(["verilator", "--lint-only", "-Wall", "--top-module", "sdhci_top", *SOURCES])
+@pytest.mark.parametrize("top", ["sdhci_top", "sdhci_apb_top"])
+def test_verilator_lint_clean(top: str) -> None:
+    result = run(["verilator", "--lint-only", "-Wall", "--top-module", top, *SOURCES])
     assert result.returncode == 0, result.stderr
     assert "%Warning" not in result.stderr and "%Error" not in result.stderr
 
 
-def test_iverilog_compiles(tmp_path: Path) -> None:
-    result = run(["iverilog", "-g2012", "-Wall", "-s", "sdhci_top", "-o", str(tmp_path / "top.vvp"), *SOURCES])
+@pytest.mark.parametrize("top", ["sdhci_top", "sdhci_apb_top"])
+def test_iverilog_compiles(tmp_path: Path, top: str) -> None:
+    result = run(["iverilog", "-g2012", "-Wall", "-s", top, "-o", str(tmp_path / "top.vvp"), *SOURCES])
     assert result.returncode == 0, result.stderr
     assert "warning" not in result.stderr.lower(), result.stderr
 

@@ -6,8 +6,10 @@ rtl_calibration, which itself builds on config.py's dataclasses.
 from __future__ import annotations
 
 import copy
+import tomllib
+from pathlib import Path
 
-from emmc_card.configtools import ConfigError
+from emmc_card.configtools import ConfigError, from_dict
 from sdhci import regmap as rm
 from sdhci.controller.config import Capabilities, ControllerConfig
 from sdhci.controller.rtl_calibration import rtl_controller
@@ -31,7 +33,24 @@ PRESETS: dict[str, ControllerConfig] = {
 
 
 def controller_preset(name: str) -> ControllerConfig:
-    """A fresh copy of a named preset; ConfigError names the known ones."""
+    """A fresh copy of a named preset, or the [controller] table of a preset file (NAME.toml,
+    as `sdhci-emu rtl calibrate` writes it); ConfigError names the known ones."""
+    if name.endswith(".toml"):
+        return _preset_file(Path(name))
     if name not in PRESETS:
-        raise ConfigError("controller", f"unknown preset {name!r} (known: {', '.join(PRESETS)})")
+        raise ConfigError("controller", f"unknown preset {name!r} (known: {', '.join(PRESETS)}, or a FILE.toml)")
     return copy.deepcopy(PRESETS[name])
+
+
+def _preset_file(path: Path) -> ControllerConfig:
+    try:
+        table = tomllib.loads(path.read_text()).get("controller")
+    except OSError as err:
+        raise ConfigError("controller", f"cannot read preset file {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("controller", f"{path} is not valid TOML: {err}") from None
+    if not isinstance(table, dict):
+        raise ConfigError("controller", f"{path} has no [controller] table")
+    config = from_dict(ControllerConfig, table, "controller")
+    config.validate()
+    return config

@@ -7,9 +7,10 @@ by default) and whose Latencies are the RTL's own pipeline delays. At the
 default base clock it is the controller preset 'sdhci-top'; the register
 costs of the kit's AXI4-Lite bench are the platform preset 'cocotb-axil'
 (sdhci.driver.platform.rtl_platform). With both, the model and the RTL agree
-on every bus phase of the panic write within 1 SD clock (the scoreboard in
-tests/cocotb/bench_kit_rtl.py checks within 2). The kit's benches may run
-sdhci_top at other base clocks, hence the base_mhz parameters.
+on the panic write's framing phases exactly and on its latency phases within
+1.5 SD clocks at 50 MHz (data issue; the scoreboard's stated tolerance is 2,
+sdhci.kit.scoreboard). The kit's benches may run sdhci_top at other base
+clocks, hence the base_mhz parameters.
 """
 from __future__ import annotations
 

@@ -15,7 +15,7 @@ from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
 
 from emmc_card import EmmcCard, card_preset
-from emmc_card.bfm import BfmFaults, EmmcBfm
+from sdhci.kit.bfm import BfmFaults, EmmcBfm
 from emmc_card.config import TimeDistribution
 from emmc_card.crc import crc7, crc16_lines
 
@@ -300,8 +300,11 @@ async def write_read_four_and_eight_bit_bus(dut) -> None:
         read, crcs, nac = await reader
         assert read == data and crcs == crc16_lines(data, width) and nac == NAC
         await host.idle(8)
-    assert [r.detail.get("width", r.detail["direction"]) for r in bfm.records if r.kind == "data"] == \
-        [4, "read", 8, "read"]
+    assert [(r.detail["direction"], r.detail["width"]) for r in bfm.records if r.kind == "data"] == \
+        [("write", 4), ("read", 4), ("write", 8), ("read", 8)]
+    # the wire recorder keeps each block's bytes and per-line CRC16s as they crossed the pins
+    last = [r for r in bfm.records if r.kind == "data"][-1]
+    assert last.detail["data"] == data and last.detail["crcs"] == crc16_lines(data, 8)
     bfm.assert_clean()
 
 

@@ -27,12 +27,12 @@ import cocotb
 from cocotb.triggers import Timer
 
 from emmc_card import InjectedStall
-from emmc_card.bfm import BfmFaults
+from sdhci.kit.bfm import BfmFaults
 from emmc_card.storage import USER
-from sdhci.cocotb.env import start_kit
-from sdhci.cocotb.scenario import kit_config, panic_scenario, run_on_rtl
-from sdhci.cocotb.runner import now_ps
-from sdhci.cocotb.scoreboard import compare_sides, model_side, side
+from sdhci.kit.env import start_kit
+from sdhci.kit.scenario import kit_config, panic_scenario, run_on_rtl
+from sdhci.kit.runner import now_ps
+from sdhci.kit.scoreboard import compare_sides, model_side, side
 from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_READ, MMC_DATA_WRITE, \
     MMC_RSP_R1, MMC_RSP_R1B, MMC_STOP_TRANSMISSION, MMC_WRITE_BLOCK, MmcCommand, MmcData, MmcRequest, \
     mmc_set_data_timeout

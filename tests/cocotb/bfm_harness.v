@@ -1,6 +1,6 @@
 // Test harness for the eMMC BFM self-test: bare SD bus nets, no controller.
 // The cocotb bench plays the host on sdclk/cmd_o/cmd_oe/dat_o/dat_oe and the
-// BFM (emmc_card/bfm.py) answers on cmd_i/dat_i, exactly as with sdhci_top.
+// BFM (sdhci/kit/bfm.py) answers on cmd_i/dat_i, exactly as with sdhci_top.
 `timescale 1ns/1ps
 module bfm_harness;
     reg       sdclk  = 1'b0;

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
 from sdhci.config import SECTOR, EmulatorConfig
+from sdhci.controller.config import ControllerConfig
 from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, rtl_controller
 from sdhci.driver.mmc_core import KernelOops
 from sdhci.driver.ops import DriverGen, Now
-from sdhci.driver.platform import rtl_platform
+from sdhci.driver.platform import PlatformConfig, rtl_platform
 from sdhci.emulation import PanicSession, pstore_panic_calls
 from sdhci.pstore import PanicWrite
 
@@ -94,7 +95,7 @@ def run_on_model(session: PanicSession, scenario: Scenario) -> ScenarioRun:
 
 
 async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
-    """Execute the scenario with an AsyncRunner (sdhci.cocotb.runner) against RTL."""
+    """Execute the scenario with an AsyncRunner (sdhci.kit.runner) against RTL."""
     result: Any = None
     error: BaseException | None = None
     while True:
@@ -109,16 +110,22 @@ async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
             error = oops
 
 
-def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
-    """The scenario's configuration on both backends: sdhci_top's presentation (at
-    BASE_CLK_MHZ = base_mhz), a PIO panic write on an 8-bit bus, CMD12 by hand or
-    Auto CMD12, and an emmc51 card whose slow start-up phases are short (they cost
-    simulation time, not fidelity of the write): ready at the first CMD1 after CMD0,
-    CMD6 busy 100 us, NAC 2..16, no GC stalls."""
-    config = EmulatorConfig(controller=rtl_controller(base_mhz), platform=rtl_platform(base_mhz, auto_cmd12=auto_cmd12))
+def scenario_config(controller: ControllerConfig, platform: PlatformConfig, *, bus_width: int = 8,
+                    transfer: str = "pio", **run: Any) -> EmulatorConfig:
+    """The scenario's configuration on both backends: the given controller and platform, a
+    panic write with `transfer` on a `bus_width`-bit bus, and an emmc51 card whose slow
+    start-up phases are short (they cost simulation time, not fidelity of the write):
+    ready at the first CMD1 after CMD0, CMD6 busy 100 us, NAC 2..16, no GC stalls."""
+    config = EmulatorConfig(controller=controller, platform=platform)
     card = config.card
     card.timing = replace(card.timing, init_busy_us=0.0, cmd6_busy_us=100.0, nac_cycles_min=2,
                           nac_cycles_max=16, gc_stall_probability=0.0)
-    config.run = replace(config.run, transfer="pio", bus_width=8, **run)
+    config.run = replace(config.run, transfer=transfer, bus_width=bus_width, **run)
     config.validate()
     return config
+
+
+def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
+    """scenario_config for sdhci_top at BASE_CLK_MHZ = base_mhz (its calibrated presentation and
+    AXI4-Lite costs): PIO on 8 lines, CMD12 by hand or Auto CMD12."""
+    return scenario_config(rtl_controller(base_mhz), rtl_platform(base_mhz, auto_cmd12=auto_cmd12), **run)

@@ -2,7 +2,7 @@
 
 The same generators the SyncRunner (sdhci.driver.runner) runs against the
 Python model run here against a simulated controller, through a bus adapter
-(sdhci.cocotb.adapters). Time is the simulator's: a register access takes
+(sdhci.kit.adapters). Time is the simulator's: a register access takes
 as long as the bus protocol does, Delay is a Timer, and Poll is the real
 loop of sdhci.driver.ops (one read per iteration, no skipping), so the
 iteration count is what the loop actually did.
@@ -15,7 +15,7 @@ from typing import Any
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
 
-from sdhci.cocotb.adapters import BusAdapter
+from sdhci.kit.adapters import BusAdapter
 from sdhci.driver.ops import (
     Delay, DriverGen, MemRead, MemWrite, Now, Op, Poll, PollResult, Read, ReadBurst, Write, WriteBurst,
 )

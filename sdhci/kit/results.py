@@ -6,7 +6,7 @@ then reports success for the rest. A green that ran nothing is a red: the
 bench flows (tests/cocotb/Makefile, `run_bench`) check every listed module
 with `missing_modules` and fail when one yielded no test.
 
-    python -m sdhci.cocotb.results results.xml mod_a,mod_b   # exit 1 when one ran no test
+    python -m sdhci.kit.results results.xml mod_a,mod_b   # exit 1 when one ran no test
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Check a results file against a comma-separated module list; 1 if a module ran no test."""
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 2:
-        print("usage: python -m sdhci.cocotb.results RESULTS.xml MODULE[,MODULE...]", file=sys.stderr)
+        print("usage: python -m sdhci.kit.results RESULTS.xml MODULE[,MODULE...]", file=sys.stderr)
         return 2
     path, modules = Path(args[0]), [m for m in args[1].replace(" ", ",").split(",") if m]
     if not path.is_file():

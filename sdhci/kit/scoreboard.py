@@ -26,7 +26,7 @@ Phases (each sample in ps; paired in order between the backends):
   busy gap        CRC status (or R1b response) end -> DAT0 low
   busy            DAT0 low
 
-Bus events may be sdhci.trace.BusEvent (model) or emmc_card.bfm.BusRecord
+Bus events may be sdhci.trace.BusEvent (model) or sdhci.kit.bfm.BusRecord
 (RTL): both have kind, start_ps, end_ps, cmd, detail. Op logs are the
 runners' OpRecord lists. No cocotb import: this module runs in plain pytest.
 """
@@ -38,7 +38,7 @@ from typing import Any, Iterable, Sequence
 
 from emmc_card.storage import USER
 from sdhci import regmap as rm
-from sdhci.cocotb.scenario import ScenarioRun, panic_scenario, run_on_model
+from sdhci.kit.scenario import ScenarioRun, panic_scenario, run_on_model
 from sdhci.config import EmulatorConfig
 from sdhci.driver.ops import Write, WriteBurst
 from sdhci.emulation import PanicSession

