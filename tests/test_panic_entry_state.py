@@ -1,6 +1,5 @@
 """The card's and pstore's state when the kernel panics, end to end (run.entry)."""
 
-from emmc_card.storage import USER
 from sdhci.config import load_config
 from sdhci.emulation import run_panic_write
 from sdhci.report import render_text

@@ -2,7 +2,6 @@
 
 import pytest
 
-from emmc_card.storage import USER
 from sdhci.config import load_config
 from sdhci.driver.variants import PATCHES
 from sdhci.emulation import run_panic_write
@@ -87,3 +86,8 @@ def test_every_variant_writes_the_same_bytes(patch: str) -> None:
     r = run_panic_write(load_config(None, [f"run.patch='{patch}'", "run.power_cut='never'"]))
     assert r.verdict == "durable"
     assert r.medium.intact_bytes == 64 * 1024
+
+
+def test_the_command_line_offers_every_variant() -> None:
+    from sdhci import cli
+    assert cli.PATCH_NAMES == PATCHES          # kept apart so that --help imports nothing
