@@ -12,6 +12,12 @@ the controller as it was before that rework (commit c570c4a), with
 
 and tests/test_sdhci_equivalence.py compares today's code with them.
 
+The ``emu/...`` fingerprints were captured again, deliberately, when the
+emulator began seeding card bring-up from run.boot_seed and the panic from
+run.seed (each seed now starts from the same booted board): by the reworked
+controller, after it had matched c570c4a on the whole matrix. The ``reg/...``
+fingerprints are c570c4a's own.
+
 Two kinds of case:
 - ``emu/...``: the emulator's whole default run (sdhci.emulation.run_panic_write)
   with overrides: transfer mode x bus width x card x seed, plus faults.
