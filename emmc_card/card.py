@@ -29,6 +29,7 @@ from emmc_card.cache import BlockKey, WriteCache
 from emmc_card.config import SECTOR, CardConfig
 from emmc_card.crc import crc16_lines
 from emmc_card.program import PowerCutReport, ProgramQueue
+from emmc_card.statecopy import copy_state, restore_state
 from emmc_card.protocol import (
     CLEARED_BY_VALID_COMMAND,
     ERROR_BITS,
@@ -77,6 +78,14 @@ class _Transfer:
     forced: bool = False          # CMD23 forced programming: bypasses the cache
     ext_csd: bool = False
     stopped: bool = False         # CRC error / out of range: further blocks ignored
+
+
+@dataclass(frozen=True)
+class CardSnapshot:
+    """Everything an EmmcCard holds at one moment (see EmmcCard.snapshot)."""
+
+    state: dict
+    medium: object
 
 
 class EmmcCard:
@@ -590,6 +599,90 @@ class EmmcCard:
                 self._queue.schedule(key, data, self._queue.free_ps, 0, False)
             self._queue.finish()
         self.storage.close()
+
+    # ------------------------------------------------------------ snapshots
+
+    def _shared(self) -> tuple[object, ...]:
+        """What a snapshot leaves shared: the configuration (never changed by the card) and the medium object."""
+        return (self.config, self.config.timing, self.config.cid, self.storage)
+
+    def snapshot(self) -> CardSnapshot:
+        """The card's whole state (registers, state machine, timer, cache, programming) and its medium's content.
+
+        Only an in-memory medium can be snapshotted. restore() puts the card
+        back exactly, as often as asked: a sweep starts every run from the
+        state card bring-up left.
+        """
+        return CardSnapshot(copy_state(self, self._shared()), self.storage.snapshot())
+
+    def restore(self, snapshot: CardSnapshot) -> None:
+        """Return to the moment snapshot() was taken (the same card object, for the host that holds it)."""
+        storage = self.storage
+        restore_state(self, snapshot.state, self._shared())
+        storage.restore(snapshot.medium)
+
+    def keep_programming_history(self) -> list:
+        """From now on, keep every block handed to the medium (key, start and end of its programming): the list."""
+        self._queue.history = []
+        return self._queue.history
+
+    # -------------------------------------------- the card's state at panic entry
+
+    def reseed(self, seed: int) -> None:
+        """Draw every later random duration as a card seeded with `seed` would (a run begins on a booted card)."""
+        self._timer.reseed(seed)
+
+    def preload_cache(self, blocks: list[tuple[BlockKey, bytes]]) -> None:
+        """Dirty blocks already in the volatile cache: earlier writes, acknowledged and not yet flushed.
+
+        At most the cache's capacity, and only with the cache on (ValueError
+        otherwise): nothing is evicted, nothing programmed. They reach the
+        medium as any cached block does (eviction, flush), and a power cut
+        loses them.
+        """
+        if not self.cache_on:
+            raise ValueError("the volatile cache is off: it holds no dirty blocks")
+        if len(self._cache) + len(blocks) > self._cache.capacity_blocks:
+            raise ValueError(f"{len(blocks)} dirty blocks do not fit in the cache's {self._cache.capacity_blocks}")
+        for key, data in blocks:
+            if len(data) != SECTOR:
+                raise ValueError(f"a cached block holds {SECTOR} bytes, not {len(data)}")
+            self._cache.put(key, bytes(data))
+
+    def continue_previous_write(self, blocks: list[tuple[BlockKey, bytes]], t_ps: int, until_ps: int) -> None:
+        """A previous write is still programming at t_ps and ends at until_ps.
+
+        Its blocks reach the medium one after another, the last at until_ps;
+        until then the card is in prg and holds DAT0 low, so a data command
+        is illegal (JESD84-B51 state table: CMD24/25 only from tran). Only the
+        host can shorten this: HPI, or waiting for tran with CMD13.
+        """
+        self._settle(t_ps)
+        if self._state != S.TRAN or self.busy(t_ps):
+            raise ValueError(f"the card must be idle in tran to start a previous write, not {self._state.name}")
+        if not blocks or until_ps <= t_ps:
+            raise ValueError("a previous write needs blocks and an end after its start")
+        left = until_ps - t_ps
+        for i, (key, data) in enumerate(blocks):        # programmed in order, the time split evenly
+            share = left // (len(blocks) - i)
+            self._queue.schedule(key, bytes(data), t_ps, share, False)
+            left -= share
+        self._busy_until = until_ps
+        self._enter(S.PRG, until_ps, S.TRAN)
+
+    def start_background_operation(self, t_ps: int, until_ps: int) -> None:
+        """Garbage collection (a background operation) keeps the medium busy from t_ps to until_ps.
+
+        The card stays in tran and answers commands; blocks it takes wait in
+        its write buffer or go to its cache, but nothing is programmed before
+        until_ps, so a write that needs the medium (cache off, reliable write,
+        a flush, the busy after CMD12) waits for the collection to end. The
+        patch sends no HPI, which could cut it short.
+        """
+        self._settle(t_ps)
+        if until_ps <= t_ps:
+            raise ValueError("a background operation must end after it starts")
+        self._queue.free_ps = max(self._queue.free_ps, until_ps)
 
     def __enter__(self) -> EmmcCard:
         return self

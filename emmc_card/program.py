@@ -47,6 +47,7 @@ class ProgramQueue:
         self._queue: deque[Program] = deque()
         self._latest: dict[BlockKey, Program] = {}
         self.free_ps = 0   # when the programming engine has finished everything queued
+        self.history: list[Program] | None = None   # every block scheduled, when asked (pictures of a run)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -56,6 +57,8 @@ class ProgramQueue:
         start = max(ready_ps, self.free_ps)
         program = Program(key, data, start, start + duration_ps, reliable)
         self._queue.append(program)
+        if self.history is not None:
+            self.history.append(program)
         self._latest[key] = program
         self.free_ps = program.done_ps
         return program.done_ps

@@ -19,6 +19,12 @@ from commit e3c1797, the event-by-event controller just before it; the 41 of
 them that c570c4a can run (all but the power cuts, which it lacks) give the
 same fingerprints there.
 
+The ``emu/...`` fingerprints were captured again, deliberately, when the
+emulator began seeding card bring-up from run.boot_seed and the panic from
+run.seed (each seed now starts from the same booted board): by the reworked
+controller, after it had matched c570c4a on the whole matrix. The ``reg/...``
+fingerprints are c570c4a's own.
+
 Two kinds of case:
 - ``emu/...``: the emulator's whole default run (sdhci.emulation.run_panic_write)
   with overrides: transfer mode x bus width x card x seed, plus faults.

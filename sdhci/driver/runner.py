@@ -8,7 +8,7 @@ exactly as the loop in sdhci.driver.ops would have run them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 from sdhci.driver.ops import (
@@ -69,6 +69,14 @@ class AccessCounts:
         return {"read": self.read, "write": self.write, "burst_words": self.burst_words}
 
 
+@dataclass(frozen=True)
+class RunnerSnapshot:
+    """The CPU's clock, the operations executed so far and the access counts (see SyncRunner.snapshot)."""
+    t_ps: int
+    log: tuple[OpRecord, ...]
+    counts: AccessCounts
+
+
 class SyncRunner:
     """Runs driver generators to completion against a controller model, synchronously."""
 
@@ -85,6 +93,16 @@ class SyncRunner:
             MemWrite: self._mem_write, MemRead: self._mem_read, Delay: self._delay, Now: self._now,
             Poll: self._poll,
         }
+
+    def snapshot(self) -> RunnerSnapshot:
+        """Where the CPU is: its time, its log (records are read-only, so they are shared) and its counts."""
+        return RunnerSnapshot(self.t_ps, tuple(self.log), replace(self.counts))
+
+    def restore(self, snapshot: RunnerSnapshot) -> None:
+        """Back to the moment of snapshot()."""
+        self.t_ps = snapshot.t_ps
+        self.log = list(snapshot.log)
+        self.counts = replace(snapshot.counts)
 
     def run(self, routine: DriverGen) -> Any:
         """Drive ``routine`` until it returns; its return value is returned."""
