@@ -10,20 +10,22 @@ the controller as it was before that rework (commit c570c4a), with
     cd <a checkout of c570c4a> && PYTHONPATH=<this tests directory> \\
         .venv/bin/python -m equivalence_helpers --write <this tests directory>/golden/controller_equivalence.json
 
-and tests/test_sdhci_equivalence.py compares today's code with them. The cases
-added with the write run-ahead (EMU_LATE, reg_fallback_cases: faults on late
-blocks, a power cut mid-write, register reads, a Present State poll, a
-Software Reset and the SD clock stopping mid-write, card stalls, a write past
-the card's end, other buffer sizes, a slow DMA) were captured the same way
-from commit e3c1797, the event-by-event controller just before it; the 41 of
-them that c570c4a can run (all but the power cuts, which it lacks) give the
-same fingerprints there.
+and tests/test_sdhci_equivalence.py compares today's code with them.
 
 The ``emu/...`` fingerprints were captured again, deliberately, when the
 emulator began seeding card bring-up from run.boot_seed and the panic from
 run.seed (each seed now starts from the same booted board): by the reworked
 controller, after it had matched c570c4a on the whole matrix. The ``reg/...``
 fingerprints are c570c4a's own.
+
+The cases added with the write run-ahead (EMU_LATE, reg_fallback_cases:
+faults on late blocks, a power cut mid-write, register reads, a Present
+State poll, a Software Reset and the SD clock stopping mid-write, card
+stalls, a write past the card's end, other buffer sizes, a slow DMA) come
+from the event-by-event controller just before it: the register-level ones
+from commit e3c1797 (the 32 of them c570c4a can run give the same
+fingerprints there), the emulator ones from commit 2fd18f1 (after the
+seeding change).
 
 Two kinds of case:
 - ``emu/...``: the emulator's whole default run (sdhci.emulation.run_panic_write)
