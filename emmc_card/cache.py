@@ -25,13 +25,17 @@ class WriteCache:
         """Cached data for a block (reads must see it), or None."""
         return self._blocks.get(key)
 
-    def put(self, key: BlockKey, data: bytes) -> list[tuple[BlockKey, bytes]]:
+    def put(self, key: BlockKey, data: bytes) -> list[tuple[BlockKey, bytes]] | tuple[()]:
         """Cache a block; returns the blocks evicted to make room (oldest first)."""
-        self._blocks.pop(key, None)
+        blocks = self._blocks
+        blocks.pop(key, None)
+        if len(blocks) < self.capacity_blocks:      # room: the common case, nothing to build
+            blocks[key] = data
+            return ()
         evicted = []
-        while len(self._blocks) >= self.capacity_blocks:
-            evicted.append(self._blocks.popitem(last=False))
-        self._blocks[key] = data
+        while len(blocks) >= self.capacity_blocks:
+            evicted.append(blocks.popitem(last=False))
+        blocks[key] = data
         return evicted
 
     def discard(self, key: BlockKey) -> None:

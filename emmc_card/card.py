@@ -457,12 +457,12 @@ class EmmcCard:
         """
         delay = self.config.timing.crc_status_delay_cycles
         self._settle(t_ps)
-        if not self.powered:
-            return WriteOutcome(None, delay)
         tr = self._transfer
-        if self._state != S.RCV or tr is None or tr.stopped:
+        if not self.powered or self._state != S.RCV or tr is None or tr.stopped:
             return WriteOutcome(None, delay)
-        if len(data) != tr.block_len or not self._crcs_match(data, crcs):
+        if len(data) != tr.block_len or not (       # the host's own CRCs on the card's bus match as they are
+                type(crcs) is CorrectCrcs and crcs.width == self.bus_width and crcs.ddr == self.ddr
+                or self._crcs_match(data, crcs)):
             tr.stopped = True     # data discarded, later blocks ignored until CMD12
             return WriteOutcome(CRC_STATUS_CRC_ERROR, delay)
         if tr.offset + tr.block_len > self.storage.size(tr.partition):
@@ -496,17 +496,19 @@ class EmmcCard:
     def _accept(self, tr: _Transfer, data: bytes, t_ps: int) -> int:
         """Put one block into the cache or the programming queue; returns busy end."""
         key: BlockKey = (tr.partition, tr.offset)
-        stall = self._timer.block_stall_ps(self.blocks_written)
+        timer, queue = self._timer, self._queue
+        stall = timer.block_stall_ps(self.blocks_written)
         self.blocks_written += 1
-        timing = self.config.timing
+        buffer_blocks = self.config.timing.write_buffer_blocks
         if self._cached(tr):
-            for old_key, old_data in self._cache.put(key, data):
-                self._queue.schedule(old_key, old_data, t_ps, self._timer.program_ps(), False)
-            accepted = t_ps + self._timer.cached_write_ps() + stall
-            return max(accepted, self._queue.room_ps(t_ps, timing.write_buffer_blocks))
+            evicted = self._cache.put(key, data)
+            for old_key, old_data in evicted:
+                queue.schedule(old_key, old_data, t_ps, timer.program_ps(), False)
+            accepted = t_ps + timer.cached_write_ps() + stall
+            return max(accepted, queue.room_ps(t_ps, buffer_blocks))
         self._cache.discard(key)   # the medium copy is now the newest
-        self._queue.schedule(key, data, t_ps, self._timer.program_ps() + stall, tr.reliable)
-        return self._queue.room_ps(t_ps, timing.write_buffer_blocks)
+        queue.schedule(key, data, t_ps, timer.program_ps() + stall, tr.reliable)
+        return queue.room_ps(t_ps, buffer_blocks)
 
     def read_block(self, t_ps: int, clock_period_ps: int) -> ReadOutcome | None:
         """Next block of a CMD17/18/8 read, starting after NAC cycles from t_ps."""

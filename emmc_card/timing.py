@@ -6,6 +6,7 @@ Cycle counts are ints; physical durations are integer picoseconds.
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 
@@ -23,6 +24,10 @@ class CardTimer:
         self._stalls: dict[int, int] = {}
         for stall in self._timing.injected_stalls:
             self._stalls[stall.block] = self._stalls.get(stall.block, 0) + stall.duration_ps
+        # A fixed distribution draws nothing: its value, converted once (a block asks for one or two).
+        self._fixed_ps = {f.name: us_to_ps(dist.value_us) for f in dataclasses.fields(self._timing)
+                          if isinstance(dist := getattr(self._timing, f.name), TimeDistribution)
+                          and dist.kind == "fixed"}
 
     def reseed(self, seed: int) -> None:
         """Draw from here on as a timer created with this seed would (replayed sequences start over)."""
@@ -46,9 +51,10 @@ class CardTimer:
 
     def draw_ps(self, knob: str) -> int:
         """One duration, in picoseconds, from the distribution CardTiming.<knob>."""
+        fixed = self._fixed_ps.get(knob)
+        if fixed is not None:
+            return fixed
         dist: TimeDistribution = getattr(self._timing, knob)
-        if dist.kind == "fixed":
-            return us_to_ps(dist.value_us)
         if dist.kind == "uniform":
             return us_to_ps(self.rng.uniform(dist.min_us, dist.max_us))
         if dist.kind == "lognormal":
@@ -61,7 +67,8 @@ class CardTimer:
     def block_stall_ps(self, block: int) -> int:
         """Extra busy of lifetime block `block`: GC stall (random) plus injected stall."""
         stall = self._stalls.get(block, 0)
-        if self._timing.gc_stall_probability and self.rng.random() < self._timing.gc_stall_probability:
+        probability = self._timing.gc_stall_probability
+        if probability and self.rng.random() < probability:
             stall += self.draw_ps("gc_stall")
         return stall
 

@@ -121,3 +121,24 @@ def test_run_until_change_stops_at_the_limit() -> None:
     assert ctl.run_until_change(rm.SDHCI_INT_STATUS, 32, limit) is None
     assert ctl.scheduler.now == limit
     assert not ctl.read(rm.SDHCI_INT_STATUS, 32, limit) & rm.SDHCI_INT_RESPONSE
+
+
+def test_ahead_bound_is_the_next_queued_event_or_just_past_the_run() -> None:
+    s = Scheduler()
+    s.start_clock(0)
+    seen: list[tuple[int, int | None]] = []
+
+    def look(t: int) -> None:                                # an event that records the bound it is given
+        seen.append((t, s.ahead_bound()))
+    assert s.ahead_bound() is None                           # no event running
+    s.schedule(100, "dat", True, look)
+    s.schedule(700, "cmd", True, look)
+    s.advance(1000)
+    assert seen == [(100, 700), (700, 1001)]                 # the queued event at 700; then one past the run
+    s.schedule(1500, "dat", True, lambda t: (s.halt(), look(t)))
+    s.schedule(1600, "clk", False, lambda t: (s.stop_clock(t), look(t)))
+    assert s.run_until_halt(2000) == 1500 and seen[-1] == (1500, None)    # a halt pending: queue it all
+    s.advance(2000)
+    assert seen[-1] == (1600, None)                          # the SD clock stopped: bus events freeze
+    s.ran_to(2500)
+    assert s.now == 2500

@@ -41,6 +41,8 @@ from sdhci.memory import HostMemory
 from sdhci.trace import BusEvent
 
 _BUS, _HOST = True, False      # an event on the SD bus (waits for the SD clock), or on the host side
+# What a write's pending event is while the data engine runs it ahead.
+_END, _BUSY, _FETCH, _LEVEL, _ERROR = "block end", "busy end", "dma fetched", "dat0 low", "data error"
 _DAT_LINE_ACTIVE = rm.bits("PRESENT_STATE", "DAT_LINE_ACTIVE")
 _DAT_ACTIVE_READ = frozenset({Phase.READ_BLOCK, Phase.READ_HELD, Phase.AUTO_CMD12_READ})
 _WRITE_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_WRITE
@@ -389,6 +391,12 @@ class DataEngine:
     def _on_write_block_end(self, t: int, x: Transfer, data: bytes, start: int) -> None:
         if x is not self.xfer:
             return
+        bound = self._scheduler.ahead_bound()
+        if bound is not None and x.mode != "pio" and not x.read and _fills_lines(x.block_size, *self._regs.bus):
+            free = self._slot.first_block_fault(self.blocks_total) if self._slot.faults_armed else None
+            if self._steady_block_end(x, self.blocks_total, free):
+                self._write_ahead(t, x, data, start, bound, free)
+                return
         slot = self._slot
         block = self.blocks_total
         self.blocks_total += 1
@@ -452,6 +460,154 @@ class DataEngine:
             self._at(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
             return
         self._schedule(t_end, "dat", _BUS, self._on_write_busy_end, (x,))
+
+    # ---- running a DMA write ahead (temporal decoupling) -----------------
+    # While nothing else can happen (ahead_bound: no other event queued before, no register
+    # access), a DMA write's blocks run here one after the other: block end, the card's
+    # answer, CRC status, busy, the DMA fetches, the next block. Each step is the event
+    # handler's common case, in the order the scheduler would run them; at anything else
+    # (an error, a fault's block, an SDMA boundary or ADMA Int, the last block) the events
+    # still to come are queued as they stand and their handlers take over.
+
+    @staticmethod
+    def _steady_block_end(x: Transfer, block: int, free: int | None) -> bool:
+        """A write block's end that takes the common way: no abort or error, no fault on it, not Auto CMD12's."""
+        return (x.stop is Stop.NONE and not x.failed and (free is None or block < free)
+                and not (x.auto12 and x.total is not None and x.done + 1 == x.total))
+
+    def _write_ahead(self, t: int, x: Transfer, data: bytes, start: int, bound: int, free: int | None) -> None:
+        """From this block's end on, run the write's events that come before `bound`; queue the rest.
+
+        `free`: the first block a fault names (None: none). Each step is its
+        handler's common case (the comments name the handler); nothing here
+        can abort the transfer or make it fail, so it stays running.
+        """
+        clock, regs, lat, slots = self._clock, self._regs, self._lat, self._slots
+        p = clock.period_ps
+        width, ddr = regs.bus
+        crcs = _CORRECT_CRCS[width, ddr]
+        block_ps = block_cycles(x.block_size, width, ddr) * p
+        gap_ps = lat.write_gap_cycles * p
+        token_timeout_ps = lat.crc_status_timeout_cycles * p
+        limit = regs.data_timeout_ps
+        cmd = x.cmd.index
+        total = x.total
+        write_block, next_edge, record, memory = self._slot.write_block, clock.next_edge, self._trace.append, self._memory
+        # Pending events as (time, making order, kind, made at, handler arguments): at most one
+        # on the DAT line (a block's end, busy's end or an error), one DMA move, one DAT0 change.
+        line: tuple | None = (t, 0, _END, t, (x, data, start))
+        fetch: tuple | None = None
+        level: tuple | None = None
+        order = 0
+        now = t
+        while True:
+            ev = line
+            if fetch is not None and (ev is None or fetch < ev):
+                ev = fetch
+            if level is not None and (ev is None or level < ev):
+                ev = level
+            if ev is None or ev[0] >= bound:
+                break
+            kind = ev[2]
+            if kind is _END:                      # _on_write_block_end
+                block = self.blocks_total
+                if ev[1] and not self._steady_block_end(x, block, free):
+                    break
+                now = ev[0]
+                _, data, start = ev[4]
+                self.blocks_total = block + 1
+                record(BusEvent("data", start, now, cmd, {"block": x.done, "direction": "write"}))
+                x.go(Cause.BLOCK_END)
+                out = write_block(data, crcs, now, p)
+                x.in_flight -= 1
+                if x.dma is Dma.IDLE and (total is None or x.fetched < total) \
+                        and len(x.buffer) + x.in_flight < slots:                  # _dma_fetch
+                    step = self._dma_map(x)
+                    x.dma = Dma.MOVING
+                    order += 1
+                    fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
+                token = out.token if out is not None else None
+                order += 1
+                if token is None:
+                    line = (now + token_timeout_ps, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_CRC, ("crc_status", now)))
+                    continue
+                t_tok = now + out.token_delay_cycles * p
+                t_tok_end = t_tok + bus.CRC_STATUS_BITS * p
+                record(BusEvent("crc_status", t_tok, t_tok_end, cmd, {"status": token, "block": x.done}))
+                if token != bus.CRC_STATUS_ACCEPTED:
+                    line = (t_tok_end, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_CRC))
+                    continue
+                busy_until = out.busy_until_ps
+                t_end = next_edge(busy_until) if busy_until is not None and busy_until > t_tok_end \
+                    else t_tok_end                                                       # _watch_busy
+                self._dat0_busy = (t_tok_end, t_end)                                     # hold_dat0
+                level = (t_tok_end, order, _LEVEL, now, ())
+                if t_end > t_tok_end:
+                    record(BusEvent("busy", t_tok_end, t_end, cmd, {"block": x.done}))
+                order += 1
+                if t_end - t_tok_end > limit:
+                    line = (t_tok_end + limit, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_tok_end)))
+                else:
+                    line = (t_end, order, _BUSY, now, (x,))
+                continue
+            if kind is _BUSY:                     # _on_write_busy_end, not the last block
+                if total is not None and x.done + 1 >= total:
+                    break
+                now = ev[0]
+                line = None
+                x.go(Cause.BUSY_END)
+                self._block_done(x)
+                x.gate_ps = now + gap_ps
+            elif kind is _FETCH:                  # _on_dma_fetched: no error, Int or SDMA boundary
+                _, step, fetch_start = ev[4]
+                sdma = x.sdma
+                if step.error is not None or step.interrupt or (
+                        sdma is not None and sdma.at_boundary(sdma.address - x.block_size)
+                        and (total is None or x.fetched + 1 < total)):
+                    break
+                try:
+                    fetched = gather(memory, step.segments)
+                except ValueError:
+                    break
+                now = ev[0]
+                fetch = None
+                x.dma = Dma.IDLE
+                record(BusEvent("dma", fetch_start, now, cmd, {
+                    "direction": "write", "segments": len(step.segments), "descriptors": step.fetched}))
+                x.buffer.append(fetched)
+                x.sendable_ps.append(now)
+                x.fetched += 1
+            elif kind is _LEVEL:                  # DAT0 goes low: nothing to do
+                now = ev[0]
+                level = None
+                continue
+            else:                                 # a data error: its handler takes over
+                break
+            if x.phase is Phase.IDLE and x.gate_ps is not None and x.buffer:          # _try_send
+                begin = next_edge(max(now, x.gate_ps, x.sendable_ps.popleft()))
+                block_data = x.buffer.popleft()
+                x.in_flight += 1
+                x.go(Cause.BLOCK_START)
+                order += 1
+                line = (begin + block_ps, order, _END, now, (x, block_data, begin))
+            if kind is _FETCH and x.dma is Dma.IDLE and (total is None or x.fetched < total) \
+                    and len(x.buffer) + x.in_flight < slots:                          # _dma_fetch
+                step = self._dma_map(x)
+                x.dma = Dma.MOVING
+                order += 1
+                fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
+        self._queue_ahead(now, [ev for ev in (line, fetch, level) if ev is not None])
+
+    def _queue_ahead(self, now: int, pending: list[tuple]) -> None:
+        """The write ran ahead up to `now`: queue its pending events, in the order they were made."""
+        scheduler = self._scheduler
+        scheduler.ran_to(now)
+        handlers = {_END: (self._on_write_block_end, _BUS), _BUSY: (self._on_write_busy_end, _BUS),
+                    _FETCH: (self._on_dma_fetched, _HOST), _LEVEL: (_level_change, _BUS),
+                    _ERROR: (self._on_data_error, _BUS)}
+        for t, _, kind, made_at, args in sorted(pending, key=lambda ev: ev[1]):
+            fn, on_bus = handlers[kind]
+            scheduler.schedule(t, "dat", on_bus, fn, args, made_at=made_at)
 
     def _on_data_error(self, t: int, x: Transfer, bits: int, timeout: tuple[str, int] | None = None) -> None:
         """A data error fires; `timeout` = (what, start) records the timeout that caused it."""

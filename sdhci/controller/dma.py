@@ -71,6 +71,13 @@ class Adma2:
 
     def take(self, length: int) -> AdmaStep:
         """Walk descriptors until `length` bytes are mapped, or an error stops the engine."""
+        remaining = self.remaining
+        if remaining > length or (remaining == length and not self.int_pending):
+            # Inside the current tran descriptor (most blocks): one piece, no fetch, no interrupt.
+            address = self.address
+            self.address = address + length
+            self.remaining = remaining - length
+            return AdmaStep([(address, length)])
         step = AdmaStep()
         need = length
         while need:

@@ -19,6 +19,13 @@ stable) run on time regardless.
 
 Each event belongs to an engine ("cmd", "dat", "clk"); a software reset
 cancels an engine's events at once.
+
+Running ahead: while one of its events runs, an engine may run the events
+it makes next itself, in (time, making order), instead of queueing each one,
+as long as each comes before `ahead_bound()`: then nothing queued and no
+register access falls between them, so the result is the one the queue
+would give. It says where it got to with `ran_to(t)` and queues what is left
+with `schedule(..., made_at=...)`, in the order it made those events.
 """
 from __future__ import annotations
 
@@ -46,14 +53,20 @@ class Scheduler:
         self.clock_stopped_at: int | None = 0    # None while the SD clock runs
         self._watching = False                   # inside run_until_halt()
         self._halted_at: int | None = None
+        self._target: int | None = None          # inside _run(): the time it runs events up to
 
-    def schedule(self, t: int, engine: str, bus: bool, fn: Callable[..., None], args: tuple = ()) -> None:
-        """Run fn(t, *args) at time t (now, if t is in the past)."""
+    def schedule(self, t: int, engine: str, bus: bool, fn: Callable[..., None], args: tuple = (),
+                 made_at: int | None = None) -> None:
+        """Run fn(t, *args) at time t (now, if t is in the past).
+
+        made_at: when an engine that ran ahead made the event (default: now).
+        """
         now = self.now
         if t < now:
             t = now
         self._seq = seq = self._seq + 1
-        heapq.heappush(self._queue, (t, seq, engine, self._generation[engine], bus, now, fn, args))
+        heapq.heappush(self._queue, (t, seq, engine, self._generation[engine], bus,
+                                     now if made_at is None else made_at, fn, args))
 
     def cancel(self, engines: tuple[str, ...]) -> None:
         """Drop every pending or frozen event of these engines (a software reset)."""
@@ -78,6 +91,7 @@ class Scheduler:
         queue = self._queue
         generation = self._generation
         heappop = heapq.heappop
+        self._target = t
         while queue and queue[0][0] <= t:
             ev = heappop(queue)
             if ev[3] != generation[ev[2]]:
@@ -88,7 +102,28 @@ class Scheduler:
             self.now = ev[0]
             ev[6](ev[0], *ev[7])
             if self._halted_at is not None:
-                return
+                break
+        self._target = None
+
+    def ahead_bound(self) -> int | None:
+        """While an event runs: the time before which its engine may run the events it makes next itself.
+
+        An event made now would run after everything queued and no later
+        than the time this run goes to, so up to (not including) the
+        earliest of the queued events and one past that time, the engine's
+        own events are all that happens. None when it must queue them: no
+        event is running, the SD clock is stopped (bus events freeze) or a
+        halt is pending.
+        """
+        target = self._target
+        if target is None or self.clock_stopped_at is not None or self._halted_at is not None:
+            return None
+        queue = self._queue
+        return min(target + 1, queue[0][0]) if queue else target + 1
+
+    def ran_to(self, t: int) -> None:
+        """An engine running ahead ran its own events up to t (before ahead_bound()): the model stands there."""
+        self.now = t
 
     def run_until_halt(self, limit: int) -> int | None:
         """Run events due by `limit` until one of them calls halt(); that event's time, else None.

@@ -65,6 +65,11 @@ class CardSlot:
         """Some configured fault has not fired yet (block paths skip their questions otherwise)."""
         return len(self._fired) < len(self._faults)
 
+    def first_block_fault(self, block: int) -> int | None:
+        """The lowest block number from `block` on that a fault not fired yet names (None: none does)."""
+        return min((f.block for i, f in enumerate(self._faults)
+                    if f.block is not None and f.block >= block and i not in self._fired), default=None)
+
     def command_sent(self, index: int) -> None:
         """Count a command's occurrence (faults pick one by index and occurrence)."""
         self._cmd_counts[index] += 1
