@@ -63,6 +63,9 @@ CMD23_FORCED_PROGRAMMING = 1 << 24   # write to the medium, not the volatile cac
 PARTITION_CONFIG_NONVOLATILE = 0x78
 # What an illegal command gets: no response (identity marks it as not valid).
 _ILLEGAL = CommandOutcome(None)
+# The status bits every command touches, as plain ints: IntFlag arithmetic runs in Python.
+_ERROR_BITS, _CLEARED_BY_VALID_COMMAND = int(ERROR_BITS), int(CLEARED_BY_VALID_COMMAND)
+_READY_FOR_DATA = int(CardStatus.READY_FOR_DATA)
 
 
 @dataclass
@@ -194,7 +197,7 @@ class EmmcCard:
             return self._illegal()
         # A CMD23 count applies to the command right after it only.
         self._armed_cmd23, self._cmd23_arg = self._cmd23_arg, None
-        pending = self._flags & CLEARED_BY_VALID_COMMAND
+        pending = self._flags & _CLEARED_BY_VALID_COMMAND
         out = handler(self, arg, t_ps, clock_period_ps)
         if out is not _ILLEGAL:
             self._flags &= ~pending   # clear condition B: one valid command later, reported or not
@@ -209,8 +212,8 @@ class EmmcCard:
         """R1/R1b with the status as of reception; error bits are cleared once sent."""
         status = self._flags | extra
         if not self.busy(t_ps):
-            status |= CardStatus.READY_FOR_DATA
-        self._flags &= ~ERROR_BITS
+            status |= _READY_FOR_DATA
+        self._flags &= ~_ERROR_BITS
         ncr = self._timer.ncr_cycles()
         response = encode_r1(index, status_word(status, self._state))
         if busy_ps is None:

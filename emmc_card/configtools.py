@@ -8,6 +8,7 @@ finite: an infinite or NaN duration has no meaning in integer picoseconds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import types
 import typing
@@ -105,14 +106,19 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     return value
 
 
+@functools.cache
+def _schema(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field]]:
+    """A dataclass's resolved type hints and its init fields: worked out once per class (get_type_hints is slow)."""
+    return typing.get_type_hints(cls), {f.name: f for f in dataclasses.fields(cls) if f.init}
+
+
 def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
     """Build dataclass `cls` from `data`; unknown keys and bad types raise ConfigError.
 
     Missing keys take the dataclass defaults. After construction the
     dataclass's own `validate()` (if any) runs; it should raise ConfigError.
     """
-    hints = typing.get_type_hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    hints, fields = _schema(cls)
     kwargs = {}
     for name, value in data.items():
         key = f"{prefix}.{name}" if prefix else name

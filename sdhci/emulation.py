@@ -255,34 +255,30 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
     """Split [t0, t1) among the phases by PHASE_PRIORITY; the parts sum to t1 - t0."""
     rank = {name: i for i, name in enumerate(PHASE_PRIORITY)}
     edges: list[tuple[int, int, int]] = []
-
-    def add(start: int, end: int, phase: str) -> None:
+    spans = [(event.start_ps, event.end_ps, rank[phase]) for event in trace
+             if (phase := _TIMEOUT_PHASE.get(event.detail.get("what"), "other") if event.kind == "timeout"
+                 else _TRACE_PHASE.get(event.kind)) is not None]
+    host = rank["host_access"]
+    spans += [(record.start_ps, record.end_ps, host) for record in log if isinstance(record.op, _HOST_OPS)]
+    for start, end, r in spans:
         start, end = max(start, t0), min(end, t1)
         if start < end:
-            edges.append((start, 1, rank[phase]))
-            edges.append((end, -1, rank[phase]))
-
-    for event in trace:
-        phase = _TRACE_PHASE.get(event.kind)
-        if event.kind == "timeout":
-            phase = _TIMEOUT_PHASE.get(event.detail.get("what"), "other")
-        if phase is not None:
-            add(event.start_ps, event.end_ps, phase)
-    for record in log:
-        if isinstance(record.op, _HOST_OPS):
-            add(record.start_ps, record.end_ps, "host_access")
-    totals = dict.fromkeys(PHASE_PRIORITY, 0)
-    active = [0] * len(PHASE_PRIORITY)
+            edges.append((start, 1, r))
+            edges.append((end, -1, r))
     edges.sort()
+    other = rank["other"]
+    totals = [0] * len(PHASE_PRIORITY)
+    active = [0] * len(PHASE_PRIORITY)
+    covering = 0            # bit r set while a span of rank r covers the sweep: the lowest set bit wins
     at = t0
     for t, delta, r in edges:
         if t > at:
-            top = next((i for i, n in enumerate(active) if n), rank["other"])
-            totals[PHASE_PRIORITY[top]] += t - at
+            totals[(covering & -covering).bit_length() - 1 if covering else other] += t - at
             at = t
         active[r] += delta
-    totals["other"] += t1 - at
-    return totals
+        covering = covering | 1 << r if active[r] else covering & ~(1 << r)
+    totals[other] += t1 - at
+    return dict(zip(PHASE_PRIORITY, totals))
 
 
 class CardWire:

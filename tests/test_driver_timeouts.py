@@ -82,6 +82,31 @@ def test_sdhci_calc_clk(version: int, max_clk: int, clock: int, want_clk: int, w
     assert sdhci_calc_clk(version, max_clk, clock) == (want_clk, want_hz)
 
 
+def _kernel_v3_divisor(max_clk: int, clock: int) -> int:
+    """sdhci_calc_clk()'s v3 divisor search as drivers/mmc/host/sdhci.c writes it, step by step."""
+    if max_clk <= clock:
+        return 1
+    div = 2
+    while div < R.SDHCI_MAX_DIV_SPEC_300:
+        if max_clk // div <= clock:
+            break
+        div += 2
+    return div
+
+
+@pytest.mark.parametrize("max_clk", [200_000_000, 100_000_000, 52_000_000, 48_000_000, 10_000_000])
+def test_sdhci_calc_clk_v3_divisor_is_the_kernels_search(max_clk: int) -> None:
+    clocks = [0, 1, 2, 1000, 48_000, 97_656, 97_657, 100_000, 399_999, 400_000, 25_000_000, 26_000_000,
+              50_000_000, 52_000_000, 199_999_999, 200_000_000]
+    clocks += [max_clk // d + k for d in range(1, 2100, 7) for k in (-1, 0, 1)]
+    for clock in clocks:
+        div = _kernel_v3_divisor(max_clk, clock)
+        n = div >> 1
+        want = (((n & R.SDHCI_DIV_MASK) << R.SDHCI_DIVIDER_SHIFT)
+                | ((n & R.SDHCI_DIV_HI_MASK) >> R.SDHCI_DIV_MASK_LEN) << R.SDHCI_DIVIDER_HI_SHIFT)
+        assert sdhci_calc_clk(R.SDHCI_SPEC_300, max_clk, clock) == (want, max_clk // div), clock
+
+
 def test_adma2_table_for_one_64k_record() -> None:
     table = sdhci_adma_table(0x8010_0000, 65536)
     # TRAN|VALID (0x21), length field 0 = 65536 bytes, address; then NOP|END|VALID.

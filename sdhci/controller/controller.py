@@ -156,6 +156,10 @@ class SdhciController:
     def write(self, offset: int, width: int, value: int, t_ps: int) -> None:
         """Register write; illegal, reserved, read-only bits and absent registers ignore it."""
         self.scheduler.advance(t_ps)
+        if width == 32 and offset == rm.SDHCI_INT_STATUS:
+            # Linux's acknowledgement of both status registers at once (write 1 to clear each half).
+            self.ints.clear(value & 0xFFFFFFFF)
+            return
         if (offset, width) not in LEGAL_ACCESSES:
             return
         t = self.scheduler.now
