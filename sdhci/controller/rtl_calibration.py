@@ -1,7 +1,7 @@
 """The model presented as rtl_model/sdhci_top, with latencies calibrated against it.
 
 `rtl_controller(base_mhz)` is a ControllerConfig whose Capabilities, version
-and buffer are what sdhci_top implements (PIO only, one 512-byte block,
+and buffer are what sdhci_top implements (SDMA and ADMA2, one 512-byte block,
 8-bit, high speed, embedded slot, base and timeout clock = BASE_CLK_MHZ, 50
 by default) and whose Latencies are the RTL's own pipeline delays. At the
 default base clock it is the controller preset 'sdhci-top'; the register
@@ -51,12 +51,12 @@ def rtl_latencies(base_mhz: int = RTL_BASE_CLK_MHZ) -> Latencies:
 
 
 def rtl_controller(base_mhz: int = RTL_BASE_CLK_MHZ) -> ControllerConfig:
-    """The model configured as sdhci_top (v3.00 register map, PIO, 8-bit, one-block buffer)."""
+    """The model configured as sdhci_top (v3.00 register map, SDMA/ADMA2, 8-bit, one-block buffer)."""
     return ControllerConfig(
         version=rm.SDHCI_SPEC_300,
         capabilities=Capabilities(base_clock_mhz=base_mhz, timeout_clock=base_mhz,
                                   timeout_clock_unit_mhz=True, max_block_length=512, bus_8bit=True,
-                                  adma2=False, sdma=False, high_speed=True, voltage_3v3=True,
+                                  adma2=True, sdma=True, high_speed=True, voltage_3v3=True,
                                   voltage_1v8=False, ddr50=False,
                                   slot_type=1),  # embedded slot for one device
         buffer_blocks=1,
