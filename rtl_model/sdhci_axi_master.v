@@ -5,7 +5,7 @@
 // a word address, read or write. The master cuts the segment into INCR
 // bursts that never cross a 4 KiB boundary (AXI4, A3.4.1) and runs them one
 // after another, one burst outstanding, address phase before data phase.
-// Read beats are handed over as they arrive (rd_beat, rd_data); write beats
+// Good read beats are handed over as they arrive (rd_beat, rd_data); write beats
 // take wr_data, which the engine presents combinationally (wr_beat says the
 // beat went). A SLVERR or DECERR on any read beat or write response marks
 // the segment failed: the rest of it is not issued, and `done` comes with
@@ -103,7 +103,9 @@ module sdhci_axi_master (
     assign m_axi_wlast = (beats == 8'd1);
     assign m_axi_bready = (state == B);
     assign m_axi_rready = (state == R);
-    assign rd_beat = (state == R) && m_axi_rvalid;
+    // Beats from the first SLVERR/DECERR of a segment on are not handed over:
+    // the engine never stores data the memory refused.
+    assign rd_beat = (state == R) && m_axi_rvalid && !m_axi_rresp[1] && !failed;
     assign rd_data = m_axi_rdata;
     assign wr_beat = (state == W) && m_axi_wready;
     wire   unused_in = m_axi_bresp[0] ^ m_axi_rresp[0] ^ m_axi_bid ^ m_axi_rid;   // (EX)OKAY alike, one ID

@@ -109,9 +109,11 @@ async def run_on_rtl(runner: Any, scenario: Scenario) -> ScenarioRun:
             error = oops
 
 
-def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
+def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, transfer: str = "pio",
+               **run: Any) -> EmulatorConfig:
     """The scenario's configuration on both backends: sdhci_top's presentation (at
-    BASE_CLK_MHZ = base_mhz), a PIO panic write on an 8-bit bus, CMD12 by hand or
+    BASE_CLK_MHZ = base_mhz), a panic write by `transfer` (pio, sdma, adma2, or auto:
+    what sdhci.c picks) on an 8-bit bus, CMD12 by hand or
     Auto CMD12, and an emmc51 card whose slow start-up phases are short (they cost
     simulation time, not fidelity of the write): ready at the first CMD1 after CMD0,
     CMD6 busy 100 us, NAC 2..16, no GC stalls."""
@@ -119,6 +121,6 @@ def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run
     card = config.card
     card.timing = replace(card.timing, init_busy_us=0.0, cmd6_busy_us=100.0, nac_cycles_min=2,
                           nac_cycles_max=16, gc_stall_probability=0.0)
-    config.run = replace(config.run, transfer="pio", bus_width=8, **run)
+    config.run = replace(config.run, transfer=transfer, bus_width=8, **run)
     config.validate()
     return config

@@ -7,8 +7,9 @@ by default) and whose Latencies are the RTL's own pipeline delays. At the
 default base clock it is the controller preset 'sdhci-top'; the register
 costs of the kit's AXI4-Lite bench are the platform preset 'cocotb-axil'
 (sdhci.driver.platform.rtl_platform). With both, the model and the RTL agree
-on every bus phase of the panic write within 1 SD clock (the scoreboard in
-tests/cocotb/bench_kit_rtl.py checks within 2). The kit's benches may run
+on every bus phase of the panic write within 1 SD clock by PIO and within
+1.5 by SDMA and ADMA2 (the scoreboards in tests/cocotb/bench_kit_rtl.py and
+bench_dma_rtl.py check within 2). The kit's benches may run
 sdhci_top at other base clocks, hence the base_mhz parameters.
 """
 from __future__ import annotations
@@ -33,7 +34,15 @@ def clk_ps(base_mhz: int = RTL_BASE_CLK_MHZ) -> int:
 #  - status bits are latched 1 clk after the tick that sampled the end bit
 #    (response, busy end) or freed the buffer (Buffer Write Ready);
 #  - a CRC status start bit is accepted up to 10 cells after the data end bit;
-#  - NWR is 2 idle cells; NCR, the CRC status delay and busy are the card's.
+#  - NWR is 2 idle cells; NCR, the CRC status delay and busy are the card's;
+#  - DMA, with the kit's host memory (cocotbext-axi's AxiRam, first read beat
+#    2 clk after the address, then one per clk; tests/cocotb/bench_dma_rtl.py):
+#    a 512-byte block is ready to go 134 clk after the data engine frees the
+#    buffer (ARVALID 2 clk in, 128 beats, the AxiRam latency, the start-bit
+#    tick) - 133 measured after a block's end bit, 135.5 after the Command
+#    write's start, so every block within 1.5 SD clocks; an ADMA2 descriptor
+#    (one 2-beat burst) adds 6 clk; an SDMA resume (address write -> fetch)
+#    is 2 clk after the write is taken, ~3 clk after the access starts.
 def rtl_latencies(base_mhz: int = RTL_BASE_CLK_MHZ) -> Latencies:
     """sdhci_top's pipeline delays at BASE_CLK_MHZ = base_mhz."""
     clk = clk_ps(base_mhz)
@@ -47,6 +56,9 @@ def rtl_latencies(base_mhz: int = RTL_BASE_CLK_MHZ) -> Latencies:
                                                 # ~2 clk for the AXI write to land, 1 for the data engine
         busy_status_ps=clk,                     # DAT0 high sampled -> Transfer Complete
         crc_status_timeout_cycles=10,           # no CRC status start bit by D+10 -> Data CRC Error
+        dma_descriptor_fetch_ps=6 * clk,        # ADMA2: one 2-beat descriptor burst and its decode
+        dma_block_ps=134 * clk,                 # buffer free -> a 512-byte block ready in it (128 beats)
+        sdma_resume_ps=3 * clk,                 # SDMA address write starts -> the engine fetches again
     )
 
 
