@@ -1,6 +1,6 @@
 """SD bus framing and the card's transaction-level interface types.
 
-Lengths are in SD clock cycles (JESD84-B51 bus timing; see FACTS.md). The
+Lengths are in SD clock cycles (JESD84-B51 bus timing; see docs/facts.md). The
 host side (controller model or pin-level BFM) turns these into picoseconds
 with its current SD clock period. Outcome types are what a card answers to
 one bus transaction; every time in them is an integer number of picoseconds.

@@ -95,6 +95,7 @@ class EmmcCard:
         self.blocks_written = 0            # lifetime count of accepted write blocks
         self.power_cut_report: PowerCutReport | None = None
         self.powered = True
+        self._power_cut_at: int | None = None  # a scheduled cut (schedule_power_cut)
         self._inactive = False                 # ina: CMD1 voltage mismatch, left only by power cycle
         self._boot_config: int | None = None   # PARTITION_CONFIG bits 6:3 once written
         # Physical block of the medium: reads must not cross 2^READ_BL_LEN, writes 2^WRITE_BL_LEN (512).
@@ -124,7 +125,10 @@ class EmmcCard:
         self.ddr = False
 
     def _settle(self, t_ps: int) -> None:
-        """Bring the card to time t_ps: end busy phases, commit programmed blocks."""
+        """Bring the card to time t_ps: end busy phases, commit programmed blocks (or lose power on the way)."""
+        if self._power_cut_at is not None and t_ps >= self._power_cut_at:
+            self.power_cut(self._power_cut_at)
+            return
         if self._next_state is not None and t_ps >= self._next_state[0]:
             self._state = self._next_state[1]
             self._next_state = None
@@ -136,8 +140,9 @@ class EmmcCard:
         return int(self._state)
 
     def busy(self, t_ps: int) -> bool:
-        """Whether the card holds DAT0 low at t_ps."""
-        return self.powered and t_ps < self._busy_until
+        """Whether the card holds DAT0 low at t_ps (a query: it does not move the card's time)."""
+        cut = self._power_cut_at
+        return self.powered and t_ps < self._busy_until and (cut is None or t_ps < cut)
 
     @property
     def busy_until_ps(self) -> int:
@@ -166,9 +171,9 @@ class EmmcCard:
 
     def command(self, token: bytes, t_ps: int, clock_period_ps: int) -> CommandOutcome:
         """Answer one 48-bit command token whose end bit ends at t_ps."""
+        self._settle(t_ps)                 # first: a scheduled power cut may fall before t_ps
         if not self.powered or self._inactive:
             return CommandOutcome(None)
-        self._settle(t_ps)
         try:
             index, arg = decode_command(bytes(token))
         except ProtocolError:
@@ -436,9 +441,9 @@ class EmmcCard:
     def write_block(self, data: bytes, crcs: tuple[int, ...], t_ps: int, clock_period_ps: int) -> WriteOutcome:
         """Take one written block whose end bit ends at t_ps; answer CRC status and busy."""
         delay = self.config.timing.crc_status_delay_cycles
+        self._settle(t_ps)
         if not self.powered:
             return WriteOutcome(None, delay)
-        self._settle(t_ps)
         tr = self._transfer
         if self._state != S.RCV or tr is None or tr.stopped:
             return WriteOutcome(None, delay)
@@ -482,9 +487,9 @@ class EmmcCard:
 
     def read_block(self, t_ps: int, clock_period_ps: int) -> ReadOutcome | None:
         """Next block of a CMD17/18/8 read, starting after NAC cycles from t_ps."""
+        self._settle(t_ps)
         if not self.powered:
             return None
-        self._settle(t_ps)
         tr = self._transfer
         if self._state != S.DATA or tr is None or tr.write or tr.stopped:
             return None
@@ -514,7 +519,7 @@ class EmmcCard:
         """The spec's bound on read access time, NAC max = 10 x (TAAC x f + 100 x NSAC) clocks.
 
         A drawn NAC above it is clipped: a compliant card answers within it at
-        every clock frequency (JESD84-B51 bus timing; FACTS.md).
+        every clock frequency (JESD84-B51 bus timing; docs/facts.md).
         """
         taac_clocks = self.config.taac_ns * 1000 // clock_period_ps
         return max(NAC_MIN, 10 * (taac_clocks + 100 * self.config.nsac))
@@ -535,8 +540,19 @@ class EmmcCard:
 
     # ----------------------------------------------------------------- power
 
+    def schedule_power_cut(self, t_ps: int) -> None:
+        """The power goes at t_ps (a watchdog resetting the board, say).
+
+        The card's next call at or after t_ps first applies the cut at exactly
+        t_ps, so a host that goes on talking past it meets a dead card and the
+        medium holds what it held at t_ps. Call power_cut(t_ps) once the run is
+        over to apply a cut that no later call reached.
+        """
+        self._power_cut_at = t_ps
+
     def power_cut(self, t_ps: int) -> None:
         """Cut power at t_ps: cache lost, block in programming may tear; the card is then off."""
+        self._power_cut_at = None
         if not self.powered:
             return
         self._settle(t_ps)

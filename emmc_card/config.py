@@ -17,6 +17,7 @@ SECTOR = 512
 BOOT_SIZE_UNIT = 128 * 1024          # BOOT_SIZE_MULT unit
 BYTE_MODE_LIMIT = 2 * 1024 ** 3      # sector addressing above 2 GB
 US = 1_000_000                       # picoseconds per microsecond
+MAX_DURATION_US = 3_600_000_000      # an hour: the longest duration any timing knob accepts
 
 # TAAC: time unit (bits 2:0) in ns and time value (bits 6:3) x10.
 TAAC_UNITS_NS = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000)
@@ -46,20 +47,21 @@ class TimeDistribution:
     replay_us: list[float] = field(default_factory=list)
 
     def validate(self) -> None:
-        if self.value_us < 0 or self.min_us < 0 or self.max_us < 0:
-            raise ConfigError("value_us", "durations must not be negative")
+        for name in ("value_us", "min_us", "max_us"):
+            if not 0 <= getattr(self, name) <= MAX_DURATION_US:
+                raise ConfigError(name, f"must lie in 0 .. {MAX_DURATION_US} us (an hour), not {getattr(self, name)}")
+        if self.sigma < 0:
+            raise ConfigError("sigma", f"must not be negative, not {self.sigma}")
         if self.kind == "uniform" and self.min_us > self.max_us:
             raise ConfigError("min_us", f"min_us {self.min_us} > max_us {self.max_us}")
         if self.kind == "lognormal":
             if self.value_us <= 0:
                 raise ConfigError("value_us", "a log-normal median must be > 0")
-            if self.sigma < 0:
-                raise ConfigError("sigma", "must not be negative")
         if self.kind == "replay":
             if not self.replay_us:
                 raise ConfigError("replay_us", "a replayed distribution needs at least one value")
-            if min(self.replay_us) < 0:
-                raise ConfigError("replay_us", "durations must not be negative")
+            if not 0 <= min(self.replay_us) <= max(self.replay_us) <= MAX_DURATION_US:
+                raise ConfigError("replay_us", f"durations must lie in 0 .. {MAX_DURATION_US} us (an hour)")
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,8 @@ class InjectedStall:
     def validate(self) -> None:
         if self.block < 0:
             raise ConfigError("block", "must be >= 0")
-        if self.duration_ps < 0:
-            raise ConfigError("duration_ps", "must be >= 0")
+        if not 0 <= self.duration_ps <= MAX_DURATION_US * US:
+            raise ConfigError("duration_ps", f"must lie in 0 .. {MAX_DURATION_US * US} ps (an hour)")
 
 
 def _fixed(us: float) -> TimeDistribution:
@@ -125,8 +127,8 @@ class CardTiming:
             raise ConfigError("gc_stall_probability", "must lie in 0..1")
         for name in ("init_busy_us", "cmd6_busy_us", "partition_switch_busy_us", "flush_overhead_us"):
             value = getattr(self, name)
-            if value is not None and value < 0:
-                raise ConfigError(name, "must not be negative")
+            if value is not None and not 0 <= value <= MAX_DURATION_US:
+                raise ConfigError(name, f"must lie in 0 .. {MAX_DURATION_US} us (an hour), not {value}")
         parts = [(name, getattr(self, name)) for name in ("program", "cached_write", "stop_busy", "gc_stall")]
         parts += [(f"injected_stalls[{i}]", stall) for i, stall in enumerate(self.injected_stalls)]
         for name, part in parts:
@@ -199,6 +201,9 @@ class CardConfig:
                            ("wr_rel_param", 8), ("wr_rel_set", 8), ("cache_size_kib", 32)):
             if not 0 <= getattr(self, name) < (1 << bits):
                 raise ConfigError(name, f"must fit in {bits} bits")
+        if self.seed < 0:
+            raise ConfigError("seed", f"must not be negative (Python's generator would take {self.seed} as "
+                              f"{-self.seed}), not {self.seed}")
         if not 0 <= self.r2w_factor <= 7:
             raise ConfigError("r2w_factor", "must lie in 0..7")
         if self.generic_cmd6_time_10ms == 0:

@@ -1,12 +1,14 @@
 """Build configuration dataclasses from plain dicts (TOML) and back.
 
-Configuration is plain dataclasses (DESIGN.md, decision 8). This module turns
-a nested dict into them, naming the dotted key of anything wrong, so a bad
-config fails with one clear line before anything runs.
+Configuration is plain dataclasses, loadable from TOML. This module turns a
+nested dict into them, naming the dotted key of anything wrong, so a bad
+config fails with one clear line before anything runs. Numbers must be
+finite: an infinite or NaN duration has no meaning in integer picoseconds.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from typing import Any, TypeVar
@@ -88,7 +90,12 @@ def _convert(tp: Any, value: Any, key: str) -> Any:
     if tp is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(key, f"expected a number, got {value!r}")
-        return float(value)
+        if not math.isfinite(value):
+            raise ConfigError(key, f"expected a finite number, got {value!r}")
+        try:
+            return float(value)
+        except OverflowError:
+            raise ConfigError(key, f"{value} is too large for a number") from None
     if tp is str:
         if not isinstance(value, str):
             raise ConfigError(key, f"expected a string, got {value!r}")
@@ -153,6 +160,18 @@ def merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
         else:
             out[k] = v
     return out
+
+
+def depth(data: Any) -> int:
+    """How deeply tables and lists nest in `data` (a scalar is 0), without recursion."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        node, level = stack.pop()
+        children = node.values() if isinstance(node, dict) else node if isinstance(node, list) else None
+        if children is not None:
+            deepest = max(deepest, level + 1)
+            stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def set_dotted(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -4,28 +4,19 @@ Bad input from the user (configuration, option values, files) ends in one
 line on stderr, "sdhci-emu: error: ...", and exit status 2. Only the errors
 the layers below raise for bad input (ConfigError, EmulationError, ValueError,
 OSError) are turned into that line; anything else is a bug and stays visible.
+
+Each command imports what it uses when it runs, so starting the program
+costs no more than parsing its arguments.
 """
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
-from typing import NoReturn, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
-import tomli_w
-
-from emmc_card import PRESETS as CARD_PRESETS
-from emmc_card.configtools import ConfigError, to_dict
-from sdhci.bench import render_bench, run_bench
-from sdhci.config import EmulatorConfig, load_config
-from sdhci.controller.clock import period_ps
-from sdhci.controller.presets import PRESETS as CONTROLLER_PRESETS
-from sdhci.driver.platform import PLATFORM_PRESETS
-from sdhci.emulation import EmulationError, run_panic_write
-from sdhci.inspect import inspect_image
-from sdhci.report import records_dict, render_json, render_records_text, render_text
-from sdhci.vcd import clock_period_from_trace, write_vcd
+if TYPE_CHECKING:
+    from sdhci.config import EmulatorConfig
 
 PROG = "sdhci-emu"
 EXIT_USAGE = 2
@@ -38,10 +29,11 @@ OPTION_KEYS = {
     "transfer": "run.transfer",
     "bus_width": "run.bus_width",
     "sd_clock": "run.sd_clock_hz",
-    "kmsg_size": "run.kmsg_size",
+    "kmsg_size": "pstore.kmsg_size",
     "stall_ms": "run.stall_ms",
     "image": "run.image",
     "seed": "run.seed",
+    "power_cut": "run.power_cut",
     "blkdev": "pstore.blkdev",
 }
 
@@ -64,6 +56,43 @@ class _Parser(argparse.ArgumentParser):
         if status:
             raise UsageError(message or f"exit status {status}")
         raise _HelpShown()
+
+
+def _preset_names(kind: str) -> str:
+    """The preset names of one kind, for --help (imported only when help is shown)."""
+    if kind == "card":
+        from emmc_card.presets import PRESETS
+    elif kind == "controller":
+        from sdhci.controller.presets import PRESETS
+    else:
+        from sdhci.driver.platform import PLATFORM_PRESETS as PRESETS
+    return ", ".join(PRESETS)
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """Fills %(presets)s in an option's help with the presets of its kind when help is printed."""
+
+    def _expand_help(self, action: argparse.Action) -> str:
+        if "%(presets)s" in (action.help or ""):
+            action = argparse.Action(action.option_strings, action.dest, help=action.help.replace(
+                "%(presets)s", _preset_names(action.dest)), metavar=action.metavar)
+        return super()._expand_help(action)
+
+
+class _VersionAction(argparse.Action):
+    """--version: the installed package's version (looked up only when asked)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: object) -> NoReturn:
+        from importlib.metadata import PackageNotFoundError, version
+        try:
+            found = version("sdhci-emu")
+        except PackageNotFoundError:
+            found = "unknown (not installed as a package)"
+        print(f"{PROG} {found}")
+        parser.exit()
 
 
 def _positive_int(text: str) -> int:
@@ -92,35 +121,44 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config", metavar="FILE.toml", help="configuration file (TOML)")
     group.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                        help="override one configuration key (dotted, value as a TOML scalar); repeatable")
-    group.add_argument("--card", metavar="PRESET", help=f"card preset: {', '.join(CARD_PRESETS)}")
-    group.add_argument("--controller", metavar="PRESET",
-                       help=f"SDHCI controller preset: {', '.join(CONTROLLER_PRESETS)}")
-    group.add_argument("--platform", metavar="PRESET",
-                       help=f"platform preset (MMIO costs): {', '.join(PLATFORM_PRESETS)}")
+    group.add_argument("--card", metavar="PRESET", help="card preset: %(presets)s")
+    group.add_argument("--controller", metavar="PRESET", help="SDHCI controller preset: %(presets)s")
+    group.add_argument("--platform", metavar="PRESET", help="platform preset (MMIO costs): %(presets)s")
     group.add_argument("--transfer", choices=("auto", "pio", "sdma", "adma2"),
                        help="transfer mode (default: what Linux's sdhci would choose)")
     group.add_argument("--bus-width", type=int, choices=(1, 4, 8), help="SD bus width in lines")
     group.add_argument("--sd-clock", type=_positive_int, metavar="HZ", help="requested SD clock")
-    group.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="kmsg record size: the pstore/blk zone, a multiple of 4096")
+    group.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES",
+                       help="kmsg record size in bytes, a multiple of 4096 (sets pstore.kmsg_size, which is in KiB "
+                       "like the kernel's pstore_blk.kmsg_size)")
     group.add_argument("--stall-ms", type=_non_negative_number, metavar="MS",
                        help="inject one card stall of this length during the write")
-    group.add_argument("--image", metavar="PATH", help="keep the eMMC image in this file")
-    group.add_argument("--seed", type=int, metavar="N", help="seed of every random choice")
+    group.add_argument("--power-cut", metavar="WHEN",
+                       help="when the power goes: return (default), never, entry+TIME or return+TIME "
+                       "(TIME like 500us, 2.5ms); sets run.power_cut")
+    group.add_argument("--image", metavar="PATH", help="keep the eMMC image in this file (the medium as the power "
+                       "cut leaves it)")
+    group.add_argument("--seed", type=int, metavar="N", help="seed of every random choice, 0 .. 2^63-1")
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog=PROG, description="Emulate Linux mmcpstore's panic write on an SDHCI host and an eMMC card.")
+    parser = _Parser(prog=PROG, description="Emulate Linux mmcpstore's panic write on an SDHCI host and an eMMC card.",
+                     formatter_class=_HelpFormatter)
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
-    panic = sub.add_parser("panic-write", help="emulate one panic write and report it")
+    def command(name: str, text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=text, description=text, formatter_class=_HelpFormatter)
+
+    panic = command("panic-write", "emulate one panic write and report it")
     _config_options(panic)
     panic.add_argument("--json", action="store_true", help="print the report as JSON")
     panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the SD bus during the panic write")
 
-    config = sub.add_parser("config", help="print the effective configuration as TOML")
+    config = command("config", "print the effective configuration as TOML")
     _config_options(config)
 
-    inspect = sub.add_parser("inspect", help="list the pstore records in an eMMC image")
+    inspect = command("inspect", "list the pstore records in an eMMC image")
     inspect.add_argument("image_path", metavar="IMAGE", help="eMMC image file")
     inspect.add_argument("--json", action="store_true", help="print the records as JSON")
     inspect.add_argument("--config", metavar="FILE.toml", help="take partition and pstore sizes from this configuration")
@@ -129,7 +167,7 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--blkdev", metavar="DEV", help="pstore partition, e.g. /dev/mmcblk0p5 or 179:5")
     inspect.add_argument("--kmsg-size", type=_positive_int, metavar="BYTES", help="pstore/blk kmsg zone size")
 
-    bench = sub.add_parser("bench", help="wall time of the default panic write per transfer mode")
+    bench = command("bench", "wall time of the default panic write per transfer mode")
     _config_options(bench)
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
     return parser
@@ -158,16 +196,24 @@ def _overrides(args: argparse.Namespace) -> list[str]:
 
 def _toml_scalar(value: object) -> str:
     """`value` written as TOML, as load_config parses the right side of KEY=VALUE."""
+    import tomli_w
     return tomli_w.dumps({"v": value}).split("=", 1)[1].strip()
 
 
 def _load(args: argparse.Namespace) -> EmulatorConfig:
+    from sdhci.config import load_config
     return load_config(args.config, _overrides(args))
 
 
 def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.emulation import run_panic_write
+    from sdhci.report import render_json, render_text
+    if args.vcd is not None and not args.vcd.strip():
+        raise UsageError("argument --vcd: expected a file path, got an empty string")
     result = run_panic_write(_load(args))
     if args.vcd:
+        from sdhci.controller.clock import period_ps
+        from sdhci.vcd import clock_period_from_trace, write_vcd
         sd_period_ps = clock_period_from_trace(result.trace) or period_ps(result.sd_clock_hz)
         write_vcd(args.vcd, result.trace, sd_period_ps, result.bus_width)
     out.write(render_json(result) if args.json else render_text(result))
@@ -175,11 +221,16 @@ def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_config(args: argparse.Namespace, out: TextIO) -> int:
-    out.write(tomli_w.dumps(to_dict(_load(args))))
+    import tomli_w
+    from sdhci.config import config_dict
+    out.write(tomli_w.dumps(config_dict(_load(args))))
     return 0
 
 
 def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
+    import json
+    from sdhci.inspect import inspect_image
+    from sdhci.report import records_dict, render_records_text
     listing = inspect_image(args.image_path, _load(args))
     out.write(json.dumps(records_dict(listing), indent=2) + "\n" if args.json else render_records_text(listing))
     if listing.errors:
@@ -189,6 +240,7 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.bench import render_bench, run_bench
     out.write(render_bench(run_bench(args.config, _overrides(args), runs=args.runs)))
     return 0
 
@@ -211,6 +263,17 @@ def _os_error_text(err: OSError) -> str:
     return str(err)
 
 
+def _value_error_text(err: ValueError) -> str:
+    """ConfigError and EmulationError (both ValueErrors) say which layer refused."""
+    from emmc_card.configtools import ConfigError
+    from sdhci.emulation import EmulationError
+    if isinstance(err, ConfigError):
+        return f"configuration: {err}"
+    if isinstance(err, EmulationError):
+        return f"emulation: {err}"
+    return str(err)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `sdhci-emu` script; returns the exit status."""
     parser = _build_parser()
@@ -221,14 +284,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     except UsageError as err:
         message = str(err)
-    except ConfigError as err:
-        message = f"configuration: {err}"
-    except EmulationError as err:
-        message = f"emulation: {err}"
+    except ValueError as err:
+        message = _value_error_text(err)
     except OSError as err:
         message = _os_error_text(err)
-    except ValueError as err:
-        message = str(err)
     print(f"{PROG}: error: {_one_line(message)}", file=sys.stderr)
     return EXIT_USAGE
 

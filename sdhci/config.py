@@ -13,24 +13,90 @@ Layout of a TOML file (every table optional; unknown keys are errors)::
 
 ``--set dotted.key=value`` overrides are TOML values (``run.transfer="pio"``,
 ``run.bus_width=4``); a bare word that is not TOML is taken as a string.
+
+The card's seed is not a key of its own here: ``run.seed`` seeds every
+random choice of a run (the card's timing and the panic text alike).
 """
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, NamedTuple
 
 from emmc_card import CardConfig, card_preset
-from emmc_card.configtools import ConfigError, from_dict, merge, set_dotted, to_dict
+from emmc_card.configtools import ConfigError, depth, from_dict, merge, set_dotted, to_dict
 from sdhci.controller.config import ControllerConfig
 from sdhci.controller.presets import controller_preset
 from sdhci.regmap import SDHCI_SPEC_200
 from sdhci.driver.platform import PlatformConfig, platform_preset
 from sdhci.pstore import PstoreBlkConfig, blkdev_partno
+from sdhci.pstore.blk import SZ_128M
 from sdhci.pstore.partitions import SECTOR, PartitionError, check_partitions
 
 REASONS = {"panic": 1, "oops": 2, "emergency": 3, "shutdown": 4}
+#: Seeds and record times are stored as signed 64-bit integers (tv_sec is a time64_t).
+INT64_MAX = (1 << 63) - 1
+#: Deepest nesting of tables a configuration may have (the deepest real key has 4 levels).
+MAX_DEPTH = 8
+#: Picoseconds per unit a duration may be written in.
+TIME_UNITS_PS = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": 10**12}
+#: Longest power-cut delay accepted (an hour; a board watchdog fires within seconds).
+MAX_POWER_CUT_DELAY_PS = 3600 * 10**12
+#: Longest injected stall accepted (an hour of card busy; Linux gives up after its poll timeout anyway).
+MAX_STALL_MS = 3_600_000
+
+
+class PowerCut(NamedTuple):
+    """When the board loses power: at `anchor` ('entry', 'return') plus `delay_ps`, or never ('never').
+
+    'entry' is the record's panic_write entry; 'return' the return of the
+    panic path's last panic_write call (pstore has finished; the kernel goes
+    on to reboot or halt).
+    """
+    anchor: Literal["entry", "return", "never"]
+    delay_ps: int = 0
+
+    def __str__(self) -> str:
+        if self.anchor == "never" or not self.delay_ps:
+            return self.anchor
+        return f"{self.anchor}+{format_duration(self.delay_ps)}"
+
+
+_POWER_CUT = re.compile(r"(entry|return)(?:\s*\+\s*([0-9.]+)\s*(ps|ns|us|ms|s))?")
+
+
+def format_duration(ps: int) -> str:
+    """A duration in the largest unit that writes it exactly ('2500us', '3ms')."""
+    for unit in ("s", "ms", "us", "ns"):
+        if ps % TIME_UNITS_PS[unit] == 0:
+            return f"{ps // TIME_UNITS_PS[unit]}{unit}"
+    return f"{ps}ps"
+
+
+def parse_power_cut(text: str) -> PowerCut:
+    """'return', 'never', 'entry', 'entry+2.5ms', 'return+100ms' -> PowerCut; ConfigError otherwise."""
+    accepted = "'return', 'never', or 'entry' / 'return' plus a delay such as 'entry+2.5ms' (units ps ns us ms s)"
+    if text.strip() == "never":
+        return PowerCut("never")
+    m = _POWER_CUT.fullmatch(text.strip())
+    if m is None:
+        raise ConfigError("run.power_cut", f"{text!r} is not a power-cut time; accepted: {accepted}")
+    anchor, number, unit = m.groups()
+    delay = 0
+    if number is not None:
+        try:
+            exact = Decimal(number) * TIME_UNITS_PS[unit]
+        except InvalidOperation:
+            raise ConfigError("run.power_cut", f"{text!r}: {number!r} is not a number; accepted: {accepted}") from None
+        if exact != exact.to_integral_value():
+            raise ConfigError("run.power_cut", f"{text!r} is not a whole number of picoseconds")
+        delay = int(exact)
+        if delay > MAX_POWER_CUT_DELAY_PS:
+            raise ConfigError("run.power_cut", f"{text!r}: the delay must be at most 1 hour")
+    return PowerCut(anchor, delay)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -59,10 +125,22 @@ class PstoreSettings(PstoreBlkConfig):
 
     def validate(self) -> None:
         super().validate()
+        if not 0 <= self.primaries <= min(4, len(self.partitions)):
+            raise ConfigError("primaries", f"must lie in 0..{min(4, len(self.partitions))} (MBR slots, and no more "
+                              f"than the {len(self.partitions)} partitions given), not {self.primaries}")
         try:
             check_partitions([(p.start_sector, p.sectors) for p in self.partitions], self.primaries)
         except PartitionError as err:
             raise ConfigError("partitions", str(err)) from None
+
+    def partition(self, number: int) -> PartitionSpec | None:
+        """The partition Linux numbers mmcblk0p<number>: primaries 1.., logicals 5.. (None: no such one)."""
+        logicals = self.partitions[self.primaries:]
+        if 1 <= number <= self.primaries:
+            return self.partitions[number - 1]
+        if 5 <= number < 5 + len(logicals):
+            return logicals[number - 5]
+        return None
 
     def blk_config(self) -> PstoreBlkConfig:
         """The plain pstore/blk parameters."""
@@ -76,9 +154,11 @@ class RunSettings:
 
     transfer: 'auto' (as sdhci.c chooses: ADMA2, else SDMA, else PIO) or a forced mode.
     bus_width / sd_clock_hz: what the board allows (clock before the divider).
-    kmsg_size: pstore/blk kmsg_size in KiB for this run, replacing pstore.kmsg_size when set.
     stall_ms: an injected card stall on the first block of the panic record.
-    seed: seeds the card (the run replaces card.seed with it) and the panic text.
+    power_cut: when the power goes (see PowerCut): 'return' (default), 'never',
+        'entry+<time>' or 'return+<time>'. The verdict and the kept image both
+        come from the medium as that cut leaves it.
+    seed: seeds every random choice of the run (card timing, panic text), 0 .. 2^63-1.
     image: raw image file of the card's user area (created if missing; the partition table of
         pstore.partitions is written into it); none = in memory.
     reason: the kmsg_dump reason; only 'panic' goes through panic_write.
@@ -90,8 +170,8 @@ class RunSettings:
     transfer: Literal["auto", "pio", "sdma", "adma2"] = "auto"
     bus_width: int = 8
     sd_clock_hz: int = 52_000_000
-    kmsg_size: int | None = None
     stall_ms: float = 0.0
+    power_cut: str = "return"
     seed: int = 1
     image: str | None = None
     reason: str = "panic"
@@ -105,17 +185,28 @@ class RunSettings:
             raise ConfigError("bus_width", f"must be 1, 4 or 8, not {self.bus_width}")
         if not 100_000 <= self.sd_clock_hz <= 200_000_000:
             raise ConfigError("sd_clock_hz", f"must lie in 100 kHz .. 200 MHz, not {self.sd_clock_hz}")
-        if self.kmsg_size is not None and (self.kmsg_size <= 0 or self.kmsg_size % 4):
-            raise ConfigError("kmsg_size", f"must be a positive multiple of 4 KiB, got {self.kmsg_size}")
-        if self.stall_ms < 0:
-            raise ConfigError("stall_ms", f"must be >= 0, not {self.stall_ms}")
+        if not 0 <= self.stall_ms <= MAX_STALL_MS:
+            raise ConfigError("stall_ms", f"must lie in 0 .. {MAX_STALL_MS} ms (an hour), not {self.stall_ms}")
+        if not 0 <= self.seed <= INT64_MAX:
+            raise ConfigError("seed", f"must lie in 0 .. 2^63-1, not {self.seed}")
+        try:
+            parse_power_cut(self.power_cut)
+        except ConfigError as err:
+            raise ConfigError("power_cut", err.message) from None
         if self.reason not in REASONS:
             raise ConfigError("reason", f"must be one of {', '.join(REASONS)}, not {self.reason!r}")
         if self.reason != "panic":
             raise ConfigError("reason", f"{self.reason!r} records are written outside panic context; only "
                               "'panic' reaches mmcpstore_panic_write")
-        if self.uptime_s < 0:
-            raise ConfigError("uptime_s", "must be >= 0")
+        if not 0 <= self.uptime_s <= 10**9:
+            raise ConfigError("uptime_s", f"must lie in 0 .. 1e9 s (printk's timestamp), not {self.uptime_s}")
+        if not 0 <= self.panic_time_s <= INT64_MAX:
+            raise ConfigError("panic_time_s", f"must lie in 0 .. 2^63-1 (tv_sec, a time64_t), not {self.panic_time_s}")
+
+    @property
+    def power_cut_at(self) -> PowerCut:
+        """run.power_cut parsed."""
+        return parse_power_cut(self.power_cut)
 
 
 @dataclass
@@ -138,7 +229,14 @@ class EmulatorConfig:
                 raise ConfigError(f"pstore.partitions[{i}]", f"ends at sector {part.start_sector + part.sectors}, "
                                   f"beyond the card's {capacity} sectors")
         if self.pstore.blkdev and blkdev_partno(self.pstore.blkdev) is None:
-            raise ConfigError("pstore.blkdev", f"{self.pstore.blkdev!r} names no mmcblk partition")
+            raise ConfigError("pstore.blkdev", f"{self.pstore.blkdev!r} names no mmcblk device")
+        target = blkdev_partno(self.pstore.blkdev) if self.pstore.blkdev else None
+        part = self.pstore.partition(target[1]) if target else None
+        if part is not None and self.pstore.kmsg_size * 1024 > min(part.sectors * SECTOR, SZ_128M):
+            raise ConfigError("pstore.kmsg_size", f"{self.pstore.kmsg_size} KiB does not fit in {self.pstore.blkdev} "
+                              f"({part.sectors * SECTOR // 1024} KiB; pstore/zone uses at most 128 MiB of it)")
+        if self.run.image is not None and os.path.isdir(self.run.image):
+            raise ConfigError("run.image", f"{self.run.image} is a directory; name an image file (created if missing)")
         if self.run.image is not None and os.path.exists(self.run.image):
             size = os.path.getsize(self.run.image)
             if size != self.card.user_area_bytes:
@@ -152,18 +250,15 @@ class EmulatorConfig:
 
     @property
     def pstore_blk(self) -> PstoreBlkConfig:
-        """pstore/blk parameters with run.kmsg_size applied."""
-        blk = self.pstore.blk_config()
-        if self.run.kmsg_size is not None:
-            blk.kmsg_size = self.run.kmsg_size
-        return blk
+        """The pstore/blk module parameters."""
+        return self.pstore.blk_config()
 
 
 def _parse_value(text: str) -> Any:
     """A --set value: TOML scalar/array/inline table, else the bare text as a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):
         return text
 
 
@@ -182,6 +277,8 @@ def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
             raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
         except tomllib.TOMLDecodeError as err:
             raise ConfigError("", f"{path}: {err}") from None
+        except RecursionError:
+            raise ConfigError("", f"{path}: tables or arrays nest too deeply (at most {MAX_DEPTH} levels)") from None
     for item in overrides:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
@@ -192,6 +289,12 @@ def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
 
 def build_config(raw: dict[str, Any]) -> EmulatorConfig:
     """EmulatorConfig from a plain dict (the TOML document), presets first."""
+    if depth(raw) > MAX_DEPTH:
+        raise ConfigError("", f"tables or arrays nest more than {MAX_DEPTH} levels deep; no key of the "
+                          "configuration is that deep")
+    card = raw.get("card")
+    if isinstance(card, dict) and "seed" in card:
+        raise ConfigError("card.seed", "the emulator seeds the card from run.seed (--seed); set that instead")
     sections: dict[str, tuple[str, str, Any]] = {
         "card": ("card_preset", "emmc51", card_preset),
         "controller": ("controller_preset", "v3", controller_preset),
@@ -210,4 +313,12 @@ def build_config(raw: dict[str, Any]) -> EmulatorConfig:
         if not isinstance(override, dict):
             raise ConfigError(section, f"expected a table, got {override!r}")
         data[section] = merge(base, override)
+    data["card"].pop("seed", None)
     return from_dict(EmulatorConfig, data)
+
+
+def config_dict(config: EmulatorConfig) -> dict[str, Any]:
+    """The configuration as `sdhci-emu config` prints it: loadable again, card.seed left to run.seed."""
+    data = to_dict(config)
+    data["card"].pop("seed", None)
+    return data

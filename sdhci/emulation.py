@@ -3,9 +3,11 @@
 Builds card, controller, host driver and runner from an EmulatorConfig,
 initialises the card as Linux would at boot, registers mmcpstore, then lets
 pstore/zone make its panic_write calls (the record, then any dirty-zone
-flushes). The result answers: what did panic_write return, is the record on
-the medium at the right place after a power cut at that moment, how long did
-it take and where did the time go, and which weakness of the patch bit.
+flushes). The power goes when run.power_cut says; from then on the medium is
+what it is, and the verdict, the findings and the kept image are all read
+from that one state. The result answers: what did panic_write return, how
+much of the record survived, how long did it take and where did the time go,
+and which weakness of the patch bit.
 """
 from __future__ import annotations
 
@@ -18,20 +20,28 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, NamedTuple
 
 from emmc_card import EmmcCard, InjectedStall
+from emmc_card.program import PowerCutReport
 from emmc_card.storage import USER, Storage
-from sdhci.config import REASONS, SECTOR, EmulatorConfig
+from sdhci import regmap as R
+from sdhci.config import REASONS, SECTOR, EmulatorConfig, PowerCut
 from sdhci.controller import SdhciController
-from sdhci.driver.mmc_core import EBUSY, NSEC_PER_MSEC, KernelOops, MmcCard
+from sdhci.driver.mmc_core import EBUSY, EINVAL, ETIMEDOUT, NSEC_PER_MSEC, KernelOops, MmcCard
 from sdhci.driver.mmc_init import CardInitError, InitSettings, mmc_init
 from sdhci.driver.mmcpstore import Mmcpstore, PanicWriteTrace
 from sdhci.driver.ops import DriverGen, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.runner import SyncRunner
 from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
 from sdhci.memory import HostMemory
-from sdhci.pstore import PanicWrite, Partition, PstoreZone, panic_text, write_partition_table
+from sdhci.pstore import PanicWrite, Partition, PstoreZone, ZoneError, panic_text, parse_kmsg_zone, \
+    write_partition_table
+from sdhci.pstore.zone import KMSG_TEXT_OFFSET
 
-__all__ = ["Finding", "PanicWriteCall", "PanicWriteResult", "EmulationError", "PanicSession",
-           "run_panic_write", "run_panic_writes", "pstore_panic_calls"]
+__all__ = ["Finding", "IssuedCommand", "MediumCheck", "PanicWriteCall", "PanicWriteResult", "EmulationError",
+           "PanicSession", "VERDICTS", "run_panic_write", "run_panic_writes", "pstore_panic_calls"]
+
+#: What became of the record: every byte on the medium; listed by Linux but partly wrong;
+#: not listed (or an older record in its place); panic_write returned an error.
+VERDICTS = ("durable", "torn", "lost", "error")
 
 #: Phase keys, highest priority first: a picosecond covered by several phases counts for the first.
 #: The bus phases come from the controller's trace (a data timeout counts as busy: it runs while
@@ -61,37 +71,79 @@ class Finding:
 
 
 class PanicWriteCall(NamedTuple):
-    """One panic_write call: (off, sects) relative to the partition; returned None = the kernel faulted."""
+    """One panic_write call: (off, sects) relative to the partition.
+
+    returned is None when the call never returned: the ported kernel code
+    faulted (interrupted False) or the power went first (interrupted True).
+    """
     off: int
     sects: int
     returned: int | None
+    interrupted: bool = False
+
+
+class IssuedCommand(NamedTuple):
+    """A command that reached the bus: index, argument, and whether the controller issued it (Auto CMD12/23)."""
+    index: int
+    argument: int
+    auto: bool = False
+
+
+@dataclass(frozen=True)
+class MediumCheck:
+    """The record's bytes on the medium as the power cut left it.
+
+    listed: 'this' when Linux lists the zone with this record's header,
+    'older' when it lists an earlier record there, None when it lists nothing
+    (no valid header: pstore/zone keeps no checksum, so a valid header is
+    all Linux asks).
+    """
+    record_bytes: int
+    intact_bytes: int
+    listed: str | None
+
+    @property
+    def wrong_bytes(self) -> int:
+        return self.record_bytes - self.intact_bytes
+
+    @property
+    def linux_lists(self) -> bool:
+        """Whether a mounted pstore shows a record in the zone (this one or an older one)."""
+        return self.listed is not None
 
 
 @dataclass
 class PanicWriteResult:
     """What one emulated panic did (the contract the CLI, report and VCD code read).
 
-    returned is -EFAULT (-14) when the record write itself faulted in the
-    port (a NULL dereference the kernel would oops on), -ENODEV (-19) when
-    mmcpstore never registered. phases_ps splits total_ps by the priority
-    in PHASE_PRIORITY (a picosecond in several phases counts for the first).
+    returned is None when the power went before the record's panic_write
+    returned, -EFAULT (-14) when the record write faulted in the port (a NULL
+    dereference the kernel would oops on), -ENODEV (-19) when mmcpstore never
+    registered. total_ps runs from entry to return (or to the power cut, if
+    that came first); phases_ps splits it by PHASE_PRIORITY (a picosecond in
+    several phases counts for the first). power_cut_ps is the absolute time
+    of the cut, None for 'never'.
     """
-    returned: int
-    durable: bool
-    silent_loss: bool
+    verdict: str
+    returned: int | None
+    medium: MediumCheck
+    power_cut: PowerCut
+    power_cut_ps: int | None
+    power_cut_report: PowerCutReport | None
+    entry_ps: int
     total_ps: int
     init_ps: int
-    start_sector: int
+    start_sector: int | None
     sectors: int
     sd_clock_hz: int
     bus_width: int
     ddr: bool
     transfer: str
-    commands: list[int]
+    commands: list[IssuedCommand]
     phases_ps: dict[str, int]
     poll_iterations: int
     register_accesses: dict[str, int]
-    timeout_control: int
+    timeout_control: int | None
     data_timeout_ns: int
     poll_timeout_ms: int
     findings: list[Finding]
@@ -99,7 +151,22 @@ class PanicWriteResult:
     op_log: list
     config: EmulatorConfig
     writes: list = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     wall_ns: int = 0            # host wall-clock time the emulator spent on the record's panic_write call
+
+    @property
+    def durable(self) -> bool:
+        return self.verdict == "durable"
+
+    @property
+    def silent_loss(self) -> bool:
+        """panic_write said 0 (success), yet the record did not survive whole."""
+        return self.returned == 0 and self.verdict in ("torn", "lost")
+
+    @property
+    def cut_before_return(self) -> bool:
+        """The power went while the record's panic_write was still running."""
+        return self.returned is None and bool(self.writes) and self.writes[0].interrupted
 
 
 @dataclass
@@ -152,45 +219,29 @@ class _StorageFile(io.RawIOBase):
         return len(data)
 
 
-class _OverlayStorage:
-    """Copy-on-write view of a Storage: a power cut on a copy of the card must not touch the real medium."""
-
-    def __init__(self, base: Storage) -> None:
-        self._base = base
-        self._writes: list[tuple[int, int, bytes]] = []
-
-    def size(self, partition: int) -> int:
-        return self._base.size(partition)
-
-    def read(self, partition: int, offset: int, length: int) -> bytes:
-        out = bytearray(self._base.read(partition, offset, length))
-        for part, pos, data in self._writes:
-            lo, hi = max(pos, offset), min(pos + len(data), offset + length)
-            if part == partition and lo < hi:
-                out[lo - offset:hi - offset] = data[lo - pos:hi - pos]
-        return bytes(out)
-
-    def write(self, partition: int, offset: int, data: bytes) -> None:
-        self._writes.append((partition, offset, bytes(data)))
-
-    def flush(self) -> None:
-        """Nothing to persist: the overlay lives only for the durability check."""
-
-    def close(self) -> None:
-        """Nothing to close: the real medium belongs to the real card."""
-
-
-def _within(storage: Storage | _OverlayStorage, offset: int, length: int) -> bool:
+def _within(storage: Storage, offset: int, length: int) -> bool:
     """Whether bytes offset..offset+length exist in the user area (a write may aim past the card)."""
     return 0 <= offset and offset + length <= storage.size(USER)
 
 
-def _power_cut_copy(card: EmmcCard, t_ps: int) -> tuple[EmmcCard, _OverlayStorage]:
-    """A deep copy of the card, over a copy-on-write medium, with its power cut at ``t_ps``."""
-    overlay = _OverlayStorage(card.storage)
-    shadow = copy.deepcopy(card, memo={id(card.storage): overlay})
-    shadow.power_cut(t_ps)
-    return shadow, overlay
+#: How far 'never' lets the hardware run on after the CPU's last access (an hour: every card busy ends sooner).
+_NEVER_HORIZON_PS = 3600 * 10**12
+
+
+def _let_hardware_run(controller: SdhciController, until_ps: int) -> int | None:
+    """After the CPU's last access the controller and card go on alone (DMA, Auto CMD12, programming) until `until_ps`.
+
+    Returns when Transfer Complete came up meanwhile, if it did. Reading the
+    interrupt status applies every event up to its time and changes nothing.
+    """
+    completed = None
+    t = controller.next_event_ps()
+    while t is not None and t <= until_ps:
+        if controller.read(R.SDHCI_INT_STATUS, 32, t) & R.SDHCI_INT_DATA_END and completed is None:
+            completed = t
+        following = controller.next_event_ps()
+        t = following if following is not None and following > t else None
+    return completed
 
 
 def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
@@ -325,105 +376,232 @@ def pstore_panic_calls(session: PanicSession) -> Generator[PanicWrite, int | Non
     return (yield from zone.kmsg_panic(text, REASONS[config.run.reason], config.run.panic_time_s, 0))
 
 
-def _run(config: EmulatorConfig, source: Callable[[PanicSession], Generator[PanicWrite, int | None, Any]],
-         unregister: bool = False) -> PanicWriteResult:
+_Source = Callable[[PanicSession], Generator[PanicWrite, int | None, Any]]
+
+
+@dataclass
+class _Panic:
+    """One panic played out on a session: the calls, the record's window, and when the power went."""
+    session: PanicSession
+    init_ps: int
+    writes: list[PanicWriteCall]
+    record: PanicWrite
+    window: _RecordWindow
+    cut: PowerCut
+    cut_ps: int | None
+    completed_ps: int | None    # Transfer Complete while the hardware ran on alone after the last return
+
+
+def _run(config: EmulatorConfig, source: _Source, unregister: bool = False) -> PanicWriteResult:
     session = PanicSession(config)
     try:
-        session.initialise()
-        init_ps = session.runner.t_ps
-        session.register()
-        if not session.mmcpstore.registered:
-            if unregister:
-                session.unregister()
+        init_ps, panic = _play(session, source, unregister)
+        if panic is None:
             return _unregistered(session, init_ps)
-        writes, record, window = _drive(session, source(session))
-        if unregister:
-            session.unregister()
-        return _result(session, record, writes, window, init_ps)
+        return _result(panic, _truncated_poll_completion(panic, source))
     finally:
         session.card.close()
 
 
-def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any]
-           ) -> tuple[list[PanicWriteCall], PanicWrite, _RecordWindow]:
-    """Make each panic_write call the source asks for, feeding back its return value."""
+def _play(session: PanicSession, source: _Source, unregister: bool) -> tuple[int, _Panic | None]:
+    """Boot, register, make pstore's panic_write calls, let the hardware run on, cut the power.
+
+    Returns the bring-up time and the panic (None when mmcpstore did not register).
+    """
+    session.initialise()
+    init_ps = session.runner.t_ps
+    session.register()
+    if not session.mmcpstore.registered:
+        if unregister:
+            session.unregister()
+        return init_ps, None
+    cut = session.config.run.power_cut_at
+    writes, record, window, cut_ps = _drive(session, source(session), cut)
+    if unregister:
+        session.unregister()
+    if cut_ps is None and cut.anchor == "return":
+        cut_ps = session.runner.t_ps + cut.delay_ps
+    horizon = cut_ps if cut_ps is not None else session.runner.t_ps + _NEVER_HORIZON_PS
+    completed = _let_hardware_run(session.controller, horizon)
+    if cut_ps is not None:
+        session.card.power_cut(cut_ps)       # no-op if a card call at or after cut_ps already applied it
+    return init_ps, _Panic(session, init_ps, writes, record, window, cut, cut_ps, completed)
+
+
+def _drive(session: PanicSession, gen: Generator[PanicWrite, int | None, Any], cut: PowerCut
+           ) -> tuple[list[PanicWriteCall], PanicWrite, _RecordWindow, int | None]:
+    """Make each panic_write call the source asks for, feeding back its return value, until the power goes.
+
+    Returns the calls, the record (the first call), its window, and the cut
+    time when it is anchored at the record's entry.
+    """
     cxt = session.mmcpstore
+    runner = session.runner
     writes: list[PanicWriteCall] = []
     record: PanicWrite | None = None
     window: _RecordWindow | None = None
+    cut_ps: int | None = None
     try:
         request = next(gen)
-        while True:
-            entry = _RecordWindow(session.runner.t_ps, len(session.runner.log),
-                                  len(session.host.log.timeout_control), len(session.host.log.errors))
+        while cut_ps is None or runner.t_ps < cut_ps:
+            entry = _RecordWindow(runner.t_ps, len(runner.log), len(session.host.log.timeout_control),
+                                  len(session.host.log.errors))
+            if record is None and cut.anchor == "entry":
+                cut_ps = entry.t0 + cut.delay_ps
+                session.card.schedule_power_cut(cut_ps)
             wall_start = time.perf_counter_ns()
             returned = session.panic_write(request.buf, request.off_sectors, request.sects)
             entry.wall_ns = time.perf_counter_ns() - wall_start
-            writes.append(PanicWriteCall(request.off_sectors, request.sects, returned))
+            interrupted = cut_ps is not None and runner.t_ps > cut_ps
+            writes.append(PanicWriteCall(request.off_sectors, request.sects, None if interrupted else returned,
+                                         interrupted))
             if record is None:
                 record, window = request, entry
-                window.t1 = session.runner.t_ps
+                window.t1 = min(runner.t_ps, cut_ps) if interrupted and cut_ps is not None else runner.t_ps
                 window.port = cxt.last
                 window.timeout_ns = cxt.mrq.data.timeout_ns if cxt.mrq and cxt.mrq.data else 0
-            if returned is None:
+            if returned is None or interrupted:
                 break
             request = gen.send(returned)
     except StopIteration:
         pass
     if record is None or window is None:
         raise EmulationError("pstore made no panic_write call")
-    return writes, record, window
+    return writes, record, window, cut_ps
+
+
+def _truncated_poll_completion(panic: _Panic, source: _Source) -> int | None:
+    """For a poll that timed out on a truncated timeout: when the write would have completed, had the power held.
+
+    The hardware goes on after the poll gives up; with the power never cut it
+    finishes the write by itself. If this run cut the power, the same panic
+    (same seed, same timeline up to the give-up) is played again with the
+    power never cut, on a medium of its own, to find out.
+    """
+    port, window = panic.window.port, panic.window
+    if port is None or port.poll_result != -ETIMEDOUT or not window.timeout_ns % NSEC_PER_MSEC:
+        return None
+    if panic.cut_ps is None:
+        return panic.completed_ps
+    config = copy.deepcopy(panic.session.config)
+    config.run.power_cut, config.run.image = "never", None
+    again = PanicSession(config)
+    try:
+        _, replay = _play(again, source, unregister=False)
+    finally:
+        again.card.close()
+    return replay.completed_ps if replay is not None else None
+
+
+def _poll_start(session: PanicSession, window: _RecordWindow) -> int:
+    """Start of req_completion_poll(): the record call's first poll of the interrupt status."""
+    polls = [r.start_ps for r in session.runner.log[window.log_start:]
+             if isinstance(r.op, Poll) and r.op.offset == R.SDHCI_INT_STATUS]
+    return polls[0] if polls else window.t0
+
+
+def _check_medium(card: EmmcCard, offset: int, data: bytes) -> MediumCheck:
+    """Compare the record with what the medium holds where it belongs, and read it as Linux would."""
+    if not _within(card.storage, offset, len(data)):
+        return MediumCheck(len(data), 0, None)
+    found = card.read(USER, offset, len(data))
+    intact = len(data)
+    for lo in range(0, len(data), SECTOR):
+        block, want = found[lo:lo + SECTOR], data[lo:lo + SECTOR]
+        if block != want:
+            intact -= sum(a != b for a, b in zip(block, want))
+    try:
+        listed_record = parse_kmsg_zone(found)
+    except ZoneError:
+        listed_record = None
+    listed = None
+    if listed_record is not None:
+        listed = "this" if found[:KMSG_TEXT_OFFSET] == data[:KMSG_TEXT_OFFSET] else "older"
+    return MediumCheck(len(data), intact, listed)
+
+
+def _verdict(returned: int | None, medium: MediumCheck) -> str:
+    if returned is not None and returned != 0:
+        return "error"
+    if medium.wrong_bytes == 0:
+        return "durable"
+    return "torn" if medium.listed == "this" else "lost"
+
+
+def _notes(session: PanicSession) -> list[str]:
+    """Where the run differs from what was asked, and why (never a silent change)."""
+    run = session.config.run
+    notes = []
+    if session.host.bus_width < run.bus_width:
+        notes.append(f"{run.bus_width}-bit bus asked for (run.bus_width), {session.host.bus_width}-bit used: "
+                     + ("the controller has no 8-bit support (Capabilities bit 18), so Linux leaves "
+                        "MMC_CAP_8_BIT_DATA off" if run.bus_width == 8 and not session.host.can_do_8bit
+                        else "what Linux's bus-width selection settled on with this card and host"))
+    if run.ddr and not session.card.ddr:
+        notes.append("DDR52 asked for (run.ddr) but not used: the card, the host (Capabilities DDR50) or the bus "
+                     "width does not allow it")
+    return notes
 
 
 def _unregistered(session: PanicSession, init_ps: int) -> PanicWriteResult:
-    """No backend registered: pstore never calls panic_write."""
+    """No backend registered: pstore never calls panic_write, and nothing of the record reaches the card."""
     findings: list[Finding] = []
     cxt = session.mmcpstore
     if cxt.dev_name and cxt.start_sect == 0 and any("Non-existent" in m for m in cxt.messages):
-        findings.append(Finding("start-sector-zero", f"{cxt.dev_name} starts at sector 0, which mmcpstore_card_set "
-                                "takes for a non-existent partition: no pstore backend, no panic record"))
+        findings.append(Finding("start-sector-zero", f"{cxt.dev_name} is the whole disk (partition 0), which "
+                                "mmc_blk_get_part() reports at start sector 0, and mmcpstore_card_set() takes a start "
+                                "of 0 for a non-existent partition: no pstore backend, no panic record"))
     for oops in session.faults:
         findings.append(Finding(oops.code, str(oops)))
     reason = "; ".join(cxt.messages) or "mmcpstore did not register"
+    record_bytes = session.config.pstore_blk.kmsg_size * 1024
     return PanicWriteResult(
-        returned=-19, durable=False, silent_loss=False, total_ps=0, init_ps=init_ps, start_sector=0, sectors=0,
+        verdict="error", returned=-19, medium=MediumCheck(record_bytes, 0, None),
+        power_cut=session.config.run.power_cut_at, power_cut_ps=None, power_cut_report=None,
+        entry_ps=init_ps, total_ps=0, init_ps=init_ps, start_sector=None, sectors=0,
         sd_clock_hz=session.host.actual_clock, bus_width=session.host.bus_width, ddr=session.card.ddr,
         transfer=session.host.transfer, commands=[], phases_ps=dict.fromkeys(PHASE_PRIORITY, 0), poll_iterations=0,
-        register_accesses={"read": 0, "write": 0, "burst_words": 0}, timeout_control=0, data_timeout_ns=0,
+        register_accesses={"read": 0, "write": 0, "burst_words": 0}, timeout_control=None, data_timeout_ns=0,
         poll_timeout_ms=0, findings=findings + [Finding("not-registered", reason)], trace=[], op_log=[],
-        config=session.config, writes=[])
+        config=session.config, writes=[], notes=_notes(session))
 
 
-def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCall], window: _RecordWindow,
-            init_ps: int) -> PanicWriteResult:
+def _result(panic: _Panic, truncated_poll_end: int | None) -> PanicWriteResult:
+    session, record, writes, window = panic.session, panic.record, panic.writes, panic.window
+    cut, cut_ps, init_ps = panic.cut, panic.cut_ps, panic.init_ps
     cxt = session.mmcpstore
     runner = session.runner
-    t0, t1, trace_info = window.t0, window.t1, window.port
-    returned = writes[0].returned
+    t0, t1, port = window.t0, window.t1, window.port
+    call = writes[0]
+    returned = call.returned if call.returned is not None or call.interrupted else -14
     bus_trace = [e for e in session.controller.trace if e.start_ps < t1 and e.end_ps > t0]
     op_log = [r for r in runner.log[window.log_start:] if r.start_ps < t1]
     expected_byte = (cxt.start_sect + record.off_sectors) * SECTOR
     data = bytes(record.buf[:record.sects * SECTOR])
-    shadow, overlay = _power_cut_copy(session.card, t1)
-    durable = returned == 0 and _within(overlay, expected_byte, len(data)) and \
-        overlay.read(USER, expected_byte, len(data)) == data
-    findings = _findings(session, writes, trace_info, window.timeout_ns, returned, durable, shadow,
-                         session.host.log.errors[window.error_start:], expected_byte, data)
+    medium = _check_medium(session.card, expected_byte, data)
+    verdict = _verdict(returned, medium)
+    commands = [IssuedCommand(e.cmd, e.detail.get("argument", 0), bool(e.detail.get("auto")))
+                for e in bus_trace if e.kind == "command" and e.start_ps >= t0]
+    findings = _findings(session, writes, port, window, returned, verdict, medium, commands, expected_byte, data,
+                         truncated_poll_end)
     timeouts = session.host.log.timeout_control[window.timeout_start:]
-    sectors = trace_info.nsects if trace_info else record.sects
     return PanicWriteResult(
-        returned=returned if returned is not None else -14,
-        durable=durable,
-        silent_loss=returned == 0 and not durable,
+        verdict=verdict,
+        returned=returned,
+        medium=medium,
+        power_cut=cut,
+        power_cut_ps=cut_ps,
+        power_cut_report=session.card.power_cut_report if cut_ps is not None else None,
+        entry_ps=t0,
         total_ps=t1 - t0,
         init_ps=init_ps,
-        start_sector=trace_info.sect_offset if trace_info else cxt.start_sect + record.off_sectors,
-        sectors=sectors,
+        start_sector=port.sect_offset if port else None,
+        sectors=port.nsects if port else record.sects,
         sd_clock_hz=session.host.actual_clock,
         bus_width=session.host.bus_width,
         ddr=session.card.ddr,
         transfer=session.host.transfer,
-        commands=[e.cmd for e in bus_trace if e.kind == "command" and e.start_ps >= t0],
+        commands=commands,
         phases_ps=_phases(session.controller.trace, op_log, t0, t1),
         poll_iterations=sum(r.value.iterations for r in op_log if isinstance(r.op, Poll)),
         register_accesses={"read": sum(1 for r in op_log if isinstance(r.op, Read))
@@ -431,46 +609,50 @@ def _result(session: PanicSession, record: PanicWrite, writes: list[PanicWriteCa
                            "write": sum(1 for r in op_log if isinstance(r.op, Write)),
                            "burst_words": sum(r.op.count if isinstance(r.op, ReadBurst) else len(r.op.words)
                                               for r in op_log if isinstance(r.op, (ReadBurst, WriteBurst)))},
-        timeout_control=timeouts[0] if timeouts else 0,
+        timeout_control=timeouts[0] if timeouts else None,
         data_timeout_ns=window.timeout_ns,
-        poll_timeout_ms=trace_info.timeout_ms if trace_info and trace_info.timeout_ms is not None else 0,
+        poll_timeout_ms=port.timeout_ms if port and port.timeout_ms is not None else 0,
         findings=findings,
         trace=bus_trace,
         op_log=op_log,
         config=session.config,
         writes=writes,
+        notes=_notes(session),
         wall_ns=window.wall_ns,
     )
 
 
-def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: PanicWriteTrace | None,
-              timeout_ns: int, returned: int | None, durable: bool, shadow: EmmcCard, host_errors: list[str],
-              expected_byte: int, data: bytes) -> list[Finding]:
+def _findings(session: PanicSession, writes: list[PanicWriteCall], port: PanicWriteTrace | None,
+              window: _RecordWindow, returned: int | None, verdict: str, medium: MediumCheck,
+              commands: list[IssuedCommand], expected_byte: int, data: bytes,
+              truncated_poll_end: int | None) -> list[Finding]:
     """Name each weakness of the patch that bit in this run, with the numbers."""
     out: list[Finding] = []
     cxt = session.mmcpstore
     card = session.mmc_card
     assert card is not None
-    if returned == 0 and trace_info is not None and trace_info.claimed:
-        errors = {"mmc_start_request()": trace_info.start_error,
-                  "req_completion_poll()": trace_info.poll_result or 0, "cmd->error": trace_info.cmd_error,
-                  "data->error": trace_info.data_error, "stop->error": trace_info.stop_error}
+    lost = verdict in ("torn", "lost")
+    if port is not None and port.start_error:
+        out.append(_request_rejected(session, port, bool(commands)))
+    if returned == 0 and port is not None and port.claimed:
+        errors = {"mmc_start_request()": port.start_error,
+                  "req_completion_poll()": port.poll_result or 0, "cmd->error": port.cmd_error,
+                  "data->error": port.data_error, "stop->error": port.stop_error}
         bad = ", ".join(f"{k} = {v}" for k, v in errors.items() if v)
         if bad:
-            seen = f" (the host saw: {host_errors[0]})" if host_errors else ""
+            errors_seen = session.host.log.errors[window.error_start:]
+            seen = f" (the host saw: {errors_seen[0]})" if errors_seen else ""
             out.append(Finding("errors-swallowed", f"mmcpstore_panic_write returned 0 although {bad}{seen}: the "
-                               "patch checks none of them" + ("." if durable else ", and the record is not durable "
-                                                             "(silent loss).")))
-    if timeout_ns % NSEC_PER_MSEC:
-        out.append(Finding("timeout-truncated", f"data timeout {timeout_ns} ns became {timeout_ns // NSEC_PER_MSEC} ms "
-                           "for req_completion_poll (timeout_ns / NSEC_PER_MSEC rounds down)"
-                           + (": the poll gave up at once" if timeout_ns < NSEC_PER_MSEC else "")))
-    if not card.blockaddr and trace_info is not None:
-        arg = trace_info.sect_offset
+                               "patch checks none of them" + (", and the record did not survive whole (silent loss)."
+                                                             if lost else ".")))
+    if window.timeout_ns % NSEC_PER_MSEC and port is not None and port.timeout_ms is not None:
+        out.append(_timeout_truncated(session, window, port, truncated_poll_end))
+    if not card.blockaddr and port is not None:
+        arg = port.sect_offset
         landed = _within(session.card.storage, arg, len(data)) and session.card.read(USER, arg, len(data)) == data
         where = (f"it landed at byte {arg} (sector {arg / SECTOR:g})" if landed
                  else "the card did not store it there (misaligned or out of range)")
-        out.append(Finding("byte-addressing", f"CMD{trace_info.opcode} argument {arg} is a sector number but the card "
+        out.append(Finding("byte-addressing", f"CMD{port.opcode} argument {arg} is a sector number but the card "
                            f"is byte-addressed: {where}, not at byte {expected_byte} (sector {expected_byte // SECTOR})."))
     for oops in session.faults:
         out.append(Finding(oops.code, f"{oops} (kernel oops inside the panic path; the write never happened)"))
@@ -489,11 +671,47 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], trace_info: P
         out.append(Finding("claim-never-released", f"{len(busy)} later panic_write call(s) got -EBUSY (first at "
                            f"off={busy[0].off}, {busy[0].sects} sectors): the host claim taken by the first write "
                            "is never released."))
-    report = shadow.power_cut_report
+    report = session.card.power_cut_report
     if card.cache_on and report is not None and returned == 0:
-        lost = [key for key in report.lost_cached if expected_byte <= key[1] < expected_byte + len(data)]
-        if lost:
-            out.append(Finding("cache-not-flushed", f"{len(lost)} of the record's {len(data) // SECTOR} blocks were "
-                               "still in the eMMC's volatile cache at return (no CMD6 FLUSH_CACHE, no reliable write): "
-                               "a power cut then loses them."))
+        cached = [key for key in report.lost_cached if expected_byte <= key[1] < expected_byte + len(data)]
+        if cached:
+            out.append(Finding("cache-not-flushed", f"{len(cached)} of the record's {len(data) // SECTOR} blocks were "
+                               "still in the eMMC's volatile cache when the power went (no CMD6 FLUSH_CACHE, no "
+                               "reliable write): the cut lost them."))
     return out
+
+
+def _request_rejected(session: PanicSession, port: PanicWriteTrace, reached_bus: bool) -> Finding:
+    """mmc_start_request() refused the request: say which of mmc_mrq_prep()'s limits it broke, with the numbers."""
+    mmc = session.host.mmc
+    size = port.nsects * SECTOR
+    if port.start_error == -EINVAL and size > mmc.max_req_size:
+        why = f"{port.nsects} blocks x {SECTOR} bytes = {size} bytes exceed the host's max_req_size {mmc.max_req_size}"
+        if session.host.transfer == "sdma":
+            why += (" (sdhci with SDMA and one segment copies every request through a 64 KiB bounce buffer, "
+                    "sdhci_allocate_bounce_buffer())")
+    elif port.start_error == -EINVAL and port.nsects > mmc.max_blk_count:
+        why = f"{port.nsects} blocks exceed the host's max_blk_count {mmc.max_blk_count}"
+    else:
+        why = f"mmc_mrq_prep() returned {port.start_error}"
+    poll = (f"; the patch ignored it and req_completion_poll() polled {port.timeout_ms} ms until its timeout"
+            if port.timeout_ms else "")
+    bus = "" if reached_bus else ": no command reached the bus"
+    return Finding("request-rejected", f"mmc_start_request() refused the record write with {port.start_error} "
+                   f"(mmc_mrq_prep: {why}){bus}{poll}.")
+
+
+def _timeout_truncated(session: PanicSession, window: _RecordWindow, port: PanicWriteTrace,
+                       completed_ps: int | None) -> Finding:
+    """timeout_ns / NSEC_PER_MSEC dropped a remainder: say whether that cost the write."""
+    full, ms = window.timeout_ns, port.timeout_ms
+    head = f"data timeout {full} ns became {ms} ms for req_completion_poll (timeout_ns / NSEC_PER_MSEC rounds down)"
+    if port.poll_result != -ETIMEDOUT:
+        return Finding("timeout-truncated", f"{head}; harmless here: the write completed within the truncated timeout.")
+    poll_start = _poll_start(session, window)
+    if completed_ps is not None:
+        return Finding("timeout-truncated", f"{head}; it bit: the poll gave up after {ms} ms, but Transfer Complete "
+                       f"came {(completed_ps - poll_start) / 1e6:.3f} us after the poll began, within the untruncated "
+                       f"{full / 1e3:.3f} us.")
+    return Finding("timeout-truncated", f"{head}; not the cause here: the write had not completed within the "
+                   f"untruncated {full / 1e3:.3f} us either.")

@@ -14,7 +14,9 @@ def test_config_toml_round_trip(tmp_path, capsys) -> None:
     assert data["run"]["transfer"] == "pio"
     assert data["run"]["bus_width"] == 4
     assert data["run"]["seed"] == 7
-    assert data["run"]["kmsg_size"] == 32                 # 32768 bytes = 32 KiB
+    assert data["pstore"]["kmsg_size"] == 32              # 32768 bytes = 32 KiB, the kernel parameter's unit
+    assert "kmsg_size" not in data["run"]                  # one key for one setting
+    assert "seed" not in data["card"]                      # the card is seeded from run.seed
     assert data["card"]["timing"]["write_buffer_blocks"] == 4
     path = tmp_path / "effective.toml"
     path.write_text(first)

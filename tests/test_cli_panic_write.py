@@ -33,7 +33,9 @@ def default_report() -> dict:
 def test_default_run_shape(default_report) -> None:
     r = default_report
     assert r["sectors"] == 128                 # 64 KiB kmsg zone / 512-byte sectors
-    assert r["commands"] == [25, 12]           # WRITE_MULTIPLE_BLOCK, then Auto CMD12
+    # WRITE_MULTIPLE_BLOCK, then the driver's own CMD12 (no Auto CMD12 without the quirk)
+    assert r["commands"] == [{"index": 25, "argument": 135168, "auto": False},
+                             {"index": 12, "argument": 0, "auto": False}]
     assert r["start_sector"] == 135168         # mmcblk0p5 starts at 135168; zone 0 on a fresh disk
     assert r["bus_width"] == 8 and r["ddr"] is False
     assert r["transfer"] == "adma2"            # v3 host with ADMA2: what sdhci.c picks
@@ -86,7 +88,10 @@ def test_stall_longer_than_poll_timeout_is_silent_loss(capsys) -> None:
     r = run_json(capsys, "--stall-ms", "500", *NO_CACHE)   # 500 ms > the 160 ms poll timeout
     assert r["returned"] == 0
     assert r["durable"] is False and r["silent_loss"] is True
-    assert r["verdict"] == "silent loss"
+    # The stall holds the first block in programming: the cut at return tears it (with seed 1 the new
+    # prefix keeps the zone header, so Linux lists the record), and the other 127 blocks never came.
+    assert r["verdict"] == "torn" and r["linux_lists"] is True and r["listed_record"] == "this"
+    assert r["intact_bytes"] + r["wrong_bytes"] == 65536 and r["wrong_bytes"] > 127 * 512 - 512
     swallowed = [f for f in r["findings"] if f["code"] == "errors-swallowed"]
     assert swallowed and "poll" in swallowed[0]["message"]
 
@@ -168,7 +173,7 @@ def test_auto_cmd12_with_the_quirk(tmp_path, capsys) -> None:
     # With SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12 sdhci.c sets SDHCI_AUTO_CMD12: the controller sends the stop.
     path = tmp_path / "auto.vcd"
     r = run_json(capsys, "--set", "platform.quirk_multiblock_read_acmd12=true", "--vcd", str(path))
-    assert r["commands"] == [25, 12]
+    assert [(c["index"], c["auto"]) for c in r["commands"]] == [(25, False), (12, True)]
     labels = {v for _, v in parse_vcd(path.read_text())["annotation.command"] if v}
     assert labels == {"CMD25", "CMD12_auto"}
 
@@ -182,3 +187,13 @@ def test_inspect_partition_past_image_end(tmp_path, capsys) -> None:
     assert main(["inspect", str(image)]) == 2
     [line] = capsys.readouterr().err.splitlines()
     assert "ends at byte 70254592" in line
+
+
+def test_a_narrower_bus_than_asked_is_noted(capsys) -> None:
+    # v1-pio has no 8-bit support (Capabilities bit 18 clear): Linux runs the card 4 bits wide.
+    r = run_json(capsys, "--controller", "v1-pio", *NO_CACHE)
+    assert r["bus_width"] == 4
+    assert any("8-bit bus asked for" in note and "4-bit used" in note for note in r["notes"])
+    assert main(["panic-write", "--controller", "v1-pio", *NO_CACHE]) == 0
+    assert "Note: 8-bit bus asked for (run.bus_width), 4-bit used" in capsys.readouterr().out
+    assert run_json(capsys, *NO_CACHE)["notes"] == []                # the default gets what it asks for

@@ -19,7 +19,7 @@ def _bits(data: bytes) -> list[int]:
     return [(b >> (7 - i)) & 1 for b in data for i in range(8)]
 
 
-# A CMD17 read with argument 0 (known answer from FACTS.md: token 51 00 00 00 00 55),
+# A CMD17 read with argument 0 (known answer in docs/facts.md: token 51 00 00 00 00 55),
 # then a one-block 8-bit write phase set, a short busy and a long busy.
 CMD_END = 48 * P
 DATA_START = 60 * P

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from emmc_card.configtools import ConfigError, to_dict
-from sdhci.config import EmulatorConfig, build_config, load_config
+from sdhci.config import EmulatorConfig, build_config, config_dict, load_config
 from sdhci.regmap import SDHCI_SPEC_100, SDHCI_SPEC_300
 
 
@@ -18,12 +18,12 @@ def test_defaults() -> None:
 
 def test_toml_file_and_overrides(tmp_path) -> None:
     path = tmp_path / "c.toml"
-    path.write_text('controller_preset = "v1-pio"\n[run]\nbus_width = 4\nkmsg_size = 32\n'
+    path.write_text('controller_preset = "v1-pio"\n[run]\nbus_width = 4\n[pstore]\nkmsg_size = 32\n'
                     '[card.timing]\nprogram = { kind = "fixed", value_us = 80.0 }\n')
     config = load_config(str(path), ["run.transfer=pio", "card.cache_size_kib=0"])
     assert config.controller.version == SDHCI_SPEC_100
     assert config.run.bus_width == 4 and config.run.transfer == "pio"
-    assert config.pstore_blk.kmsg_size == 32 and config.pstore.kmsg_size == 64
+    assert config.pstore_blk.kmsg_size == 32 and config.pstore.kmsg_size == 32
     assert config.card.timing.program.value_us == 80.0 and config.card.cache_size_kib == 0
     # Preset fields not overridden survive.
     assert config.card.timing.write_buffer_blocks == 32
@@ -31,8 +31,8 @@ def test_toml_file_and_overrides(tmp_path) -> None:
 
 def test_round_trip_through_dict() -> None:
     config = load_config(None, ["run.stall_ms=12.5"])
-    again = build_config(to_dict(config))
-    assert to_dict(again) == to_dict(config)
+    again = build_config(config_dict(config))
+    assert config_dict(again) == config_dict(config)
 
 
 @pytest.mark.parametrize("override, key", [

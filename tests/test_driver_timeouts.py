@@ -29,7 +29,7 @@ def test_csd_decode_of_the_cards_own_encoding() -> None:
 
 
 @pytest.mark.parametrize("taac_ns, nsac, r2w, flags, want_ns, want_clks", [
-    # FACTS.md example: 1 ms x 10 x 2^4 = 160 ms for a write.
+    # mmc_set_data_timeout() (drivers/mmc/core/core.c): 1 ms x 10 x 2^4 = 160 ms for a write.
     (1_000_000, 0, 4, MMC_DATA_WRITE, 160_000_000, 0),
     # Reads are not scaled by R2W_FACTOR: 1 ms x 10.
     (1_000_000, 0, 4, MMC_DATA_READ, 10_000_000, 0),

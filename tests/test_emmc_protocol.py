@@ -24,7 +24,7 @@ from emmc_card.protocol import (
 )
 
 
-# Known answers from FACTS.md, through the package's public re-exports.
+# Known answers (docs/facts.md: SD Physical Layer spec, CRC7/CRC16), through the package's public re-exports.
 @pytest.mark.parametrize("head, crc", [
     (bytes.fromhex("4000000000"), 0x4A),   # CMD0, arg 0
     (bytes.fromhex("5100000000"), 0x2A),   # CMD17, arg 0

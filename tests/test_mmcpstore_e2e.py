@@ -33,22 +33,35 @@ def default_run(tmp_path_factory: pytest.TempPathFactory):
     return result, image
 
 
-def test_record_bytes_are_in_the_image(default_run) -> None:
-    result, image = default_run
-    record = _expected_record()
+def _zone_in_image(image, length: int) -> bytes:
     with open(image, "rb") as f:
         f.seek(P5_START * 512)
-        assert f.read(len(record)) == record
-    assert result.returned == 0
-    assert result.writes == [(0, 128, 0)]
+        return f.read(length)
+
+
+def test_default_record_is_lost_from_the_image_as_the_verdict_says(default_run) -> None:
+    # Cache on, power cut at return: the 128 cached blocks die with the power; the kept image is that medium.
+    result, image = default_run
+    assert result.verdict == "lost" and result.returned == 0 and result.silent_loss
+    assert _zone_in_image(image, 64 * 1024) == bytes(64 * 1024)     # a blank partition, still blank
+    assert result.writes == [(0, 128, 0, False)]
     assert (result.start_sector, result.sectors) == (P5_START, 128)
+
+
+def test_record_bytes_are_in_the_image_without_cache(tmp_path) -> None:
+    image = tmp_path / "emmc.img"
+    result = run_panic_write(load_config(None, [f"run.image={str(image)!r}", "run.enable_cache=false"]))
+    record = _expected_record()
+    assert _zone_in_image(image, len(record)) == record
+    assert result.verdict == "durable" and (result.medium.intact_bytes, result.medium.wrong_bytes) == (65536, 0)
 
 
 def test_default_shape(default_run) -> None:
     result, _ = default_run
     assert result.transfer == "adma2"
     assert (result.bus_width, result.ddr, result.sd_clock_hz) == (8, False, 50_000_000)
-    assert result.commands == [25, 12]          # no Auto CMD12 without the quirk: sdhci.c sends CMD12
+    # no Auto CMD12 without the quirk: sdhci.c sends CMD12 itself (argument 0, an ordinary stop)
+    assert result.commands == [(25, P5_START, False), (12, 0, False)]
     assert result.data_timeout_ns == 160_000_000
     assert result.poll_timeout_ms == 160
     # TMCLK 50 MHz: 8192 * 1000 // 50000 = 163 us; 163 << 10 = 166912 us >= 160000 -> 0xA.
@@ -108,7 +121,7 @@ def test_auto_cmd12_quirk_uses_auto_cmd12() -> None:
     result = run_panic_write(load_config(None, ["platform_preset='arm64-soc-acmd12'", "run.enable_cache=false"]))
     auto = [e for e in result.trace if e.kind == "command" and e.detail.get("auto")]
     assert [e.cmd for e in auto] == [12]
-    assert result.commands == [25, 12] and result.durable
+    assert [(c.index, c.auto) for c in result.commands] == [(25, False), (12, True)] and result.durable
 
 
 def test_slower_mmio_costs_more_host_time() -> None:

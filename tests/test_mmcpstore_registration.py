@@ -7,8 +7,8 @@ from sdhci.config import load_config
 from sdhci.driver.mmc_core import (
     MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_WRITE, MMC_RSP_R1, MMC_RSP_R1B, KernelOops, MmcCommand, MmcData, MmcRequest,
 )
-from sdhci.driver.mmcpstore import mmc_prep_req
-from sdhci.emulation import PanicSession
+from sdhci.driver.mmcpstore import mmc_blk_get_part, mmc_prep_req
+from sdhci.emulation import PanicSession, run_panic_write
 
 
 def _registered(*overrides: str) -> PanicSession:
@@ -26,9 +26,10 @@ def test_registers_on_p5_by_any_name(blkdev: str) -> None:
     assert cxt.messages[-1] == "mmcblk0p5 registered as psblk backend"
 
 
-def test_other_disk_is_ignored_silently() -> None:
+def test_a_disk_the_board_does_not_have_fails_to_open() -> None:
+    # name_to_dev_t() finds no mmcblk1: mmcpstore_open_backend() returns -ENODEV.
     cxt = _registered("pstore.blkdev='/dev/mmcblk1p5'").mmcpstore
-    assert not cxt.registered and cxt.messages == []
+    assert not cxt.registered and cxt.messages == ["/dev/mmcblk1p5 failed to open with -19"]
 
 
 def test_empty_blkdev_does_nothing() -> None:
@@ -36,15 +37,45 @@ def test_empty_blkdev_does_nothing() -> None:
     assert not cxt.registered and cxt.messages == ["psblk backend is empty"]
 
 
-def test_partition_number_beyond_the_table_is_non_existent() -> None:
-    cxt = _registered("pstore.blkdev='/dev/mmcblk0p7'").mmcpstore     # table has p1, p5, p6
-    assert not cxt.registered and cxt.messages == ["Non-existent partition 7 selected"]
+@pytest.mark.parametrize("partno", [3, 7, 9])      # the table has p1, p2 (extended), p5, p6
+def test_a_partition_the_disk_does_not_have_fails_at_the_open(partno: int) -> None:
+    # Linux 5.10 __blkdev_get(): -ENXIO for a partition number the disk does not list; the patch
+    # prints "failed to open with -6" and never reaches mmc_blk_get_part().
+    session = _registered(f"pstore.blkdev='/dev/mmcblk0p{partno}'")
+    cxt = session.mmcpstore
+    assert not cxt.registered and cxt.messages == [f"/dev/mmcblk0p{partno} failed to open with -6"]
+    assert session.faults == [] and cxt.start_sect == 0
 
 
-def test_missing_partition_inside_the_table_dereferences_null() -> None:
-    session = _registered("pstore.blkdev='/dev/mmcblk0p3'")             # p3 < len, but no entry
-    assert not session.mmcpstore.registered
-    assert [f.code for f in session.faults] == ["part-null"]
+@pytest.mark.parametrize("blkdev", ["/dev/mmcblk0", "179:0"])
+def test_the_whole_disk_is_refused_as_non_existent_partition_0(blkdev: str) -> None:
+    # The open succeeds (partno 0); mmc_blk_get_part() returns part[0]'s start, 0, which the patch
+    # takes for a missing partition.
+    cxt = _registered(f"pstore.blkdev={blkdev!r}").mmcpstore
+    assert not cxt.registered and cxt.dev_name == "mmcblk0" and cxt.partno == 0
+    assert cxt.messages == ["Non-existent partition 0 selected"]
+
+
+def test_start_sector_zero_finding_names_the_whole_disk() -> None:
+    result = run_panic_write(load_config(None, ["pstore.blkdev='/dev/mmcblk0'"]))
+    assert result.verdict == "error" and result.returned == -19
+    assert [f.code for f in result.findings] == ["start-sector-zero", "not-registered"]
+    assert "whole disk" in result.findings[0].message
+
+
+@pytest.mark.parametrize("blkdev", ["/dev/mmcblk0p9", "/dev/mmcblk0p3"])
+def test_an_absent_partition_gives_no_start_sector_or_fault_finding(blkdev: str) -> None:
+    result = run_panic_write(load_config(None, [f"pstore.blkdev={blkdev!r}"]))
+    assert [f.code for f in result.findings] == ["not-registered"]
+    assert "failed to open with -6" in result.findings[0].message
+
+
+def test_mmc_blk_get_part_dereferences_a_missing_table_entry() -> None:
+    # The port of the patch's function itself: part_tbl->part[3] is NULL in a table of p1, p5, p6.
+    session = _registered()
+    with pytest.raises(KernelOops, match=r"part_tbl->part\[3\]") as oops:
+        mmc_blk_get_part(session.partitions, session.mmc_card, 3)
+    assert oops.value.code == "part-null"
 
 
 def test_second_registration_is_refused() -> None:

@@ -71,9 +71,9 @@ def test_cache_on_is_not_durable_cache_off_is() -> None:
 
 def test_single_then_multi_sector_write_hits_null_stop() -> None:
     result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x11" * 512, 0, 1), (b"\x22" * 1024, 4, 2)])
-    assert result.commands == [24]
+    assert [c.index for c in result.commands] == [24]
     assert result.durable                                   # the first (single-sector) write is fine
-    assert result.writes == [(0, 1, 0), (4, 2, None)]
+    assert result.writes == [(0, 1, 0, False), (4, 2, None, False)]
     assert "stop-null" in _codes(result)
     assert "mrq->stop" in result.findings[_codes(result).index("stop-null")].message
 
@@ -89,7 +89,7 @@ def test_no_bound_check_past_the_partition() -> None:
 def test_second_write_in_the_same_panic_gets_ebusy() -> None:
     record = b"\x44" * 65536
     result = run_panic_writes(load_config(None, [NO_CACHE]), [(record, 0, 128), (record, 128, 128)])
-    assert result.writes == [(0, 128, 0), (128, 128, -EBUSY)]
+    assert result.writes == [(0, 128, 0, False), (128, 128, -EBUSY, False)]
     assert "claim-never-released" in _codes(result)
 
 
@@ -122,6 +122,9 @@ def test_request_above_max_req_size_is_swallowed_too() -> None:
     assert result.returned == 0 and result.silent_loss and result.commands == []
     message = result.findings[_codes(result).index("errors-swallowed")].message
     assert "mmc_start_request() = -22" in message and "req_completion_poll() = -110" in message
+    rejected = result.findings[_codes(result).index("request-rejected")].message
+    assert "2048 blocks x 512 bytes = 1048576 bytes exceed the host's max_req_size 524288" in rejected
+    assert "no command reached the bus" in rejected and "polled 160 ms" in rejected
 
 
 def test_sector_offset_is_truncated_to_32_bits() -> None:
@@ -139,6 +142,9 @@ def test_sdma_bounce_buffer_limits_a_request_to_64k() -> None:
     result = run_panic_writes(config, [(b"\x42" * (129 * 512), 0, 129)])
     assert result.returned == 0 and result.silent_loss and result.commands == []
     assert "mmc_start_request() = -22" in result.findings[_codes(result).index("errors-swallowed")].message
+    rejected = result.findings[_codes(result).index("request-rejected")].message
+    assert "129 blocks x 512 bytes = 66048 bytes exceed the host's max_req_size 65536" in rejected
+    assert "64 KiB bounce buffer" in rejected
     # 128 sectors = 64 KiB exactly still goes.
     assert run_panic_writes(config, [(b"\x42" * (128 * 512), 0, 128)]).durable
 
@@ -147,7 +153,7 @@ def test_sg_length_past_the_callers_buffer_is_not_checked() -> None:
     # sg_init_one(&sg, buf, nsects << 9) trusts nsects: 4 sectors from a 1-sector buffer go out in full
     # (the C code would DMA whatever follows the buffer; the port sends zeros).
     result = run_panic_writes(load_config(None, [NO_CACHE]), [(b"\x99" * 512, 0, 4)])
-    assert result.returned == 0 and result.commands == [25, 12] and result.sectors == 4
+    assert result.returned == 0 and [c.index for c in result.commands] == [25, 12] and result.sectors == 4
     dma = [r.op.data for r in result.op_log if isinstance(r.op, MemWrite) and len(r.op.data) == 4 * 512]
     assert dma == [b"\x99" * 512 + bytes(3 * 512)]
 

@@ -77,7 +77,7 @@ def test_config_from_dict():
 
 @pytest.mark.parametrize("name, expected", [
     ("/dev/mmcblk0p5", (0, 5)), ("mmcblk1p2", (1, 2)), ("179:5", (0, 5)),
-    ("179:13", (1, 5)), ("179:8", None), ("8:1", None), ("/dev/mmcblk0", None),
+    ("179:13", (1, 5)), ("179:8", (1, 0)), ("8:1", None), ("/dev/mmcblk0", (0, 0)), ("mmcblk0p", None),
 ])
 def test_blkdev_partno(name, expected):
     assert blkdev_partno(name) == expected

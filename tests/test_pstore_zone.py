@@ -1,4 +1,4 @@
-"""kmsg zone bytes against the fs/pstore/zone.c layout (FACTS.md, pstore/zone table)."""
+"""kmsg zone bytes against the fs/pstore/zone.c layout (docs/pstore.md, the kmsg zone table)."""
 import struct
 import zlib
 

@@ -13,6 +13,8 @@ from typing import Mapping, Sequence
 
 from cocotb_tools.runner import get_runner
 
+from sdhci.cocotb.results import missing_modules
+
 ROOT = Path(__file__).resolve().parents[2]
 BENCH_DIR = ROOT / "tests" / "cocotb"
 RTL_DIR = ROOT / "rtl_model"
@@ -36,7 +38,8 @@ def run_bench(name: str, toplevel: str, sources: Sequence[Path], test_module: st
     """Compile `sources` and run the cocotb tests of `test_module` (a module in tests/cocotb/).
 
     Returns the results XML path; under pytest a failing cocotb test fails the
-    calling test (cocotb_tools.runner checks the results file).
+    calling test (cocotb_tools.runner checks the results file), and a module
+    that ran no test raises RuntimeError.
     """
     waves = waves_enabled()
     build_dir = ROOT / "sim_build" / (f"{name}-waves" if waves else name)
@@ -50,6 +53,9 @@ def run_bench(name: str, toplevel: str, sources: Sequence[Path], test_module: st
     if waves:
         WAVES_DIR.mkdir(exist_ok=True)
         plusargs.append(f"+dumpfile_path={WAVES_DIR / (name + '.fst')}")
-    return runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,
-                       build_dir=build_dir, test_dir=build_dir, waves=waves,
-                       plusargs=plusargs, extra_env=dict(extra_env or {}))
+    results = runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,
+                          build_dir=build_dir, test_dir=build_dir, waves=waves,
+                          plusargs=plusargs, extra_env=dict(extra_env or {}))
+    if missing_modules(Path(results), [test_module]):
+        raise RuntimeError(f"cocotb module {test_module} ran no test")
+    return results

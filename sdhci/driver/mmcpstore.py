@@ -1,6 +1,6 @@
 """Port of drivers/mmc/core/mmcpstore.c and mmc_blk_get_part() from the seed patch (v5 1/2).
 
-Line by line in behaviour, weaknesses included (MMCPSTORE.md): the poll's
+Line by line in behaviour, weaknesses included (docs/mmcpstore.md): the poll's
 result and the request's errors are ignored, the timeout is truncated to
 whole milliseconds, the argument is always a sector number, a single-sector
 write drops the preallocated stop command, off + sects is never checked, the
@@ -23,6 +23,7 @@ from sdhci.driver.mmc_core import (
 from sdhci.driver.ops import DriverGen
 from sdhci.pstore import Partition, PstoreBlkConfig, blkdev_partno
 
+ENXIO = 6
 ENODEV = 19
 
 
@@ -66,12 +67,12 @@ class Mmcpstore:
             return
         if self.dev_name:                                  # multiple backend devices not allowed
             return
-        opened = blkdev_partno(conf.blkdev)                # mmcpstore_open_backend()
-        if opened is None:
-            self.messages.append(f"{conf.blkdev} failed to open with -{ENODEV}")
+        opened = mmcpstore_open_backend(conf.blkdev, disk_name, partitions)
+        if isinstance(opened, int):
+            self.messages.append(f"{conf.blkdev} failed to open with {opened}")
             return
         disk, partno = opened
-        self.dev_name = f"mmcblk{disk}p{partno}"          # bdevname()
+        self.dev_name = f"mmcblk{disk}p{partno}" if partno else f"mmcblk{disk}"   # bdevname()
         self.partno = partno
         if not self.dev_name.startswith(disk_name):        # strncmp(dev_name, disk_name, strlen(disk_name))
             return
@@ -138,6 +139,23 @@ class Mmcpstore:
         mrq.data = mrq.stop = mrq.cmd = None               # kfree(cxt->mrq->data/stop/cmd)
         self.mrq = None                                    # kfree(cxt->mrq), pointer left dangling in C
         self.card = None
+
+
+def mmcpstore_open_backend(device: str, disk_name: str, partitions: list[Partition]) -> tuple[int, int] | int:
+    """mmcpstore_open_backend(): (disk, partno) of the block device `device` names, or -errno.
+
+    blkdev_get_by_path(), then name_to_dev_t() and blkdev_get_by_dev(): a
+    name that is no mmcblk device, or a disk the board does not have (it has
+    one card, `disk_name`), gives -ENODEV; a partition number the disk's
+    table does not list fails in the block layer with -ENXIO (Linux 5.10
+    __blkdev_get()); partition 0, the whole disk, always opens.
+    """
+    opened = blkdev_partno(device)
+    if opened is None or f"mmcblk{opened[0]}" != disk_name:
+        return -ENODEV
+    if opened[1] and opened[1] not in {p.number for p in partitions}:
+        return -ENXIO
+    return opened
 
 
 def mmc_prep_req(mrq: MmcRequest, sect_offset: int, nsects: int, sg: bytes, opcode: int, flags: int) -> None:

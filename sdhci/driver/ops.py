@@ -32,11 +32,42 @@ the same value, but must report the same numbers)::
 where ``matches(v)`` is ``(v & mask) == value`` or, with ``negate``,
 ``(v & mask) != value`` (so ``mask=M, value=0, negate=True`` waits for any
 bit of M). A Poll always makes at least one read, also with ``timeout_ns=0``.
+
+Operations are checked when they are built (OpError, a ValueError): a
+register access is 8, 16 or 32 bits wide, naturally aligned, inside the
+slot's 256-byte register block (SD Host Controller Simplified Specification,
+1.x "Register Map": each slot's standard registers occupy 256 bytes, accessed
+as 8/16/32-bit quantities at their natural alignment), and a written value
+fits its width. So a driver bug such as ``Read(0x31, 16)`` fails at the same
+line on every backend, the Python model and RTL alike, instead of reading 0
+on one and raising in a bus adapter on the other.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Generator, NamedTuple, TypeAlias
+
+REGISTER_WIDTHS = (8, 16, 32)
+REGISTER_BLOCK_BYTES = 0x100        # one slot's standard register block
+
+
+class OpError(ValueError):
+    """A driver operation no SDHCI host can perform (bad width, alignment, offset or value)."""
+
+
+def check_access(offset: int, width: int) -> None:
+    """Reject a register access that is not 8/16/32 bits, naturally aligned, inside the block."""
+    if width not in REGISTER_WIDTHS:
+        raise OpError(f"register access width must be 8, 16 or 32 bits, not {width}")
+    if not 0 <= offset <= REGISTER_BLOCK_BYTES - width // 8:
+        raise OpError(f"register offset {offset:#x} is outside the {REGISTER_BLOCK_BYTES:#x}-byte register block")
+    if offset % (width // 8):
+        raise OpError(f"{width}-bit access at offset {offset:#x} is not naturally aligned")
+
+
+def _check_value(value: int, width: int, what: str) -> None:
+    if not 0 <= value < (1 << width):
+        raise OpError(f"{what} {value:#x} does not fit a {width}-bit register")
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +75,9 @@ class Read:
     """Read one register of ``width`` bits (8, 16, 32) at byte ``offset``."""
     offset: int
     width: int
+
+    def __post_init__(self) -> None:
+        check_access(self.offset, self.width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +87,10 @@ class Write:
     width: int
     value: int
 
+    def __post_init__(self) -> None:
+        check_access(self.offset, self.width)
+        _check_value(self.value, self.width, "value")
+
 
 @dataclass(frozen=True, slots=True)
 class ReadBurst:
@@ -60,12 +98,20 @@ class ReadBurst:
     offset: int
     count: int
 
+    def __post_init__(self) -> None:
+        check_access(self.offset, 32)
+        if self.count < 0:
+            raise OpError(f"burst of {self.count} words")
+
 
 @dataclass(frozen=True, slots=True)
 class WriteBurst:
     """Back-to-back 32-bit writes of ``words`` to one port (the Buffer Data Port)."""
     offset: int
     words: tuple[int, ...]
+
+    def __post_init__(self) -> None:
+        check_access(self.offset, 32)
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +152,11 @@ class Poll:
     interval_ns: int
     timeout_ns: int
     negate: bool = False
+
+    def __post_init__(self) -> None:
+        check_access(self.offset, self.width)
+        _check_value(self.mask, self.width, "mask")
+        _check_value(self.value, self.width, "value")
 
     def matches(self, reg: int) -> bool:
         """The loop's exit condition for one register value."""

@@ -79,20 +79,21 @@ class PstoreBlkConfig:
         if not KMSG_DUMP_UNDEF <= self.max_reason <= KMSG_DUMP_SHUTDOWN:
             raise ConfigError("max_reason", f"must be 0..4 (enum kmsg_dump_reason), got {self.max_reason}")
         if self.blkdev and blkdev_partno(self.blkdev) is None:
-            raise ConfigError("blkdev", f"{self.blkdev!r} names no mmcblk partition "
-                              "(use /dev/mmcblkNpM or 179:minor)")
+            raise ConfigError("blkdev", f"{self.blkdev!r} names no mmcblk device "
+                              "(use /dev/mmcblkNpM, /dev/mmcblkN or 179:minor)")
 
 
 def blkdev_partno(blkdev: str) -> tuple[int, int] | None:
     """(disk index, partition number) for "/dev/mmcblk0p5", "mmcblk0p5" or "179:5"; None otherwise.
 
-    The major:minor form uses MMC_BLOCK_MINORS minors per disk.
+    Partition number 0 is the whole disk ("/dev/mmcblk0", "179:0"). The
+    major:minor form uses MMC_BLOCK_MINORS minors per disk.
     """
-    m = re.fullmatch(r"(?:/dev/)?mmcblk(\d+)p(\d+)", blkdev)
+    m = re.fullmatch(r"(?:/dev/)?mmcblk(\d+)(?:p(\d+))?", blkdev)
     if m:
-        return int(m.group(1)), int(m.group(2))
+        return int(m.group(1)), int(m.group(2) or 0)
     m = re.fullmatch(r"(\d+):(\d+)", blkdev)
-    if m and int(m.group(1)) == MMC_BLOCK_MAJOR and int(m.group(2)) % MMC_BLOCK_MINORS:
+    if m and int(m.group(1)) == MMC_BLOCK_MAJOR:
         disk, part = divmod(int(m.group(2)), MMC_BLOCK_MINORS)
         return disk, part
     return None

@@ -62,6 +62,9 @@ def _entry(sys_ind: int, start: int, sectors: int) -> bytes:
 def check_partitions(partitions: list[tuple[int, int]], primaries: int) -> None:
     if not partitions:
         raise PartitionError("no partitions given")
+    if not 0 <= primaries <= len(partitions):
+        raise PartitionError(f"primaries must lie in 0..{len(partitions)} (the number of partitions given), "
+                             f"not {primaries}")
     if primaries > 4 or (primaries < len(partitions) and primaries > 3):
         raise PartitionError(f"{primaries} primary partitions leave no MBR slot for the extended one")
     for i, (start, sectors) in enumerate(partitions):

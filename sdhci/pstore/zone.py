@@ -2,7 +2,7 @@
 
 On-disk format of one kmsg ("dmesg") zone as fs/pstore/zone.c lays it out on a
 64-bit little-endian kernel (struct psz_buffer followed by struct
-psz_kmsg_header, see FACTS.md "pstore/blk and pstore/zone"):
+psz_kmsg_header, see docs/pstore.md):
 
     off size field
      0   4   sig        PSZ_SIG ^ PSTORE_TYPE_DMESG = 0x43474244 ("DBGC")

@@ -11,7 +11,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteRam
 
 from sdhci.cocotb.adapters import AxiLiteAdapter
 from sdhci.cocotb.runner import AsyncRunner, NoDmaError, now_ps
-from sdhci.driver.ops import Delay, MemRead, MemWrite, Now, Poll, Read, ReadBurst, Write, WriteBurst
+from sdhci.driver.ops import Delay, MemRead, MemWrite, Now, OpError, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.platform import PlatformConfig
 from sdhci.driver.runner import SyncRunner
 
@@ -177,3 +177,22 @@ async def async_runner_host_memory(dut) -> None:
     # MemWrite and MemRead are the CPU's own stores and loads: in memory at once, no simulated time.
     assert await runner.run(dma()) == (b"\x00\x01\x02\x03\x00", 0)
     assert ram.bytes[4:7] == b"\x01\x02\x03"
+
+
+@cocotb.test()
+async def async_runner_refuses_misaligned_access(dut) -> None:
+    # The op is refused where the driver builds it, as on the SyncRunner
+    # (tests/test_driver_ops.py): the good read runs, the bad one never reaches the bus.
+    runner = AsyncRunner(FixedLatencyAdapter(ScriptedDevice(0), 1000, 1000))
+
+    def routine():
+        yield Read(0x30, 16)
+        yield Read(0x31, 16)
+
+    try:
+        await runner.run(routine())
+    except OpError as err:
+        assert "not naturally aligned" in str(err)
+    else:
+        raise AssertionError("Read(0x31, 16) must raise OpError")
+    assert [type(r.op) for r in runner.log] == [Read]

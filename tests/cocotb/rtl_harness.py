@@ -1,4 +1,4 @@
-"""Shared pieces of the rtl_model benches (test_rtl_*.py): clock and reset,
+"""Shared pieces of the rtl_model benches (bench_rtl_*.py): clock and reset,
 register access over AXI4-Lite (cocotbext-axi), and a scripted card on the
 SD pins that the benches drive cell by cell.
 
