@@ -28,12 +28,12 @@ from __future__ import annotations
 import random
 import struct
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import cocotb
-from cocotb.triggers import ReadOnly, RisingEdge
 
 from emmc_card.storage import USER
+from rtl_harness import Bursts
 from sdhci import regmap as rm
 from sdhci.cocotb.env import start_kit
 from sdhci.cocotb.runner import now_ps
@@ -54,10 +54,11 @@ BLOCK = 512
 SDMA_BOUNDARY = 0x8008_0000
 SDMA_BUFFER = SDMA_BOUNDARY - 24 * BLOCK
 
-# ADMA2 32-bit descriptor (SDHCI v3.00 1.13.4): attribute 15:0 (Valid 0, End 1,
-# Int 2, Act 5:4 = 00 nop, 10 tran, 11 link), length 31:16, address 63:32.
+# The 32-bit ADMA2 descriptor (SD Host Controller Simplified Specification
+# v3.00, Advanced DMA): attribute 15:0 (Valid 0, End 1, Int 2, Act 5:4 = 00 nop,
+# 10 tran, 11 link), length 31:16, address 63:32.
 VALID, END, INT = 0x1, 0x2, 0x4
-TRAN, LINK, NOP = 0x20, 0x30, 0x00
+TRAN, LINK = 0x20, 0x30
 ST_FDS, ST_TFR, LENGTH_MISMATCH = 0x1, 0x3, 0x4      # ADMA Error Status 1:0 and 2
 FAR_TABLE = 0x8020_0000                               # where the link descriptor points
 
@@ -71,38 +72,6 @@ def base_clock(dut) -> tuple[int, int]:
     """(BASE_CLK_MHZ, clk period in ps) of the DUT; the SD clock runs at the base clock."""
     base = int(dut.BASE_CLK_MHZ.value)
     return base, 1_000_000 // base
-
-
-@dataclass(frozen=True)
-class Burst:
-    t_ps: int
-    write: bool
-    address: int
-    beats: int
-
-
-class Bursts:
-    """The AXI4 master's address phases (ARVALID/AWVALID rising: one burst each, one at a time)."""
-
-    def __init__(self, dut) -> None:
-        self.dut = dut
-        self.seen: list[Burst] = []
-        cocotb.start_soon(self._watch(dut.m_axi_arvalid, dut.m_axi_araddr, dut.m_axi_arlen, False))
-        cocotb.start_soon(self._watch(dut.m_axi_awvalid, dut.m_axi_awaddr, dut.m_axi_awlen, True))
-
-    async def _watch(self, valid, addr, length, write: bool) -> None:
-        while True:
-            await RisingEdge(valid)
-            await ReadOnly()              # address and length settle in the same time step
-            self.seen.append(Burst(now_ps(), write, int(addr.value), int(length.value) + 1))
-
-    def since(self, t_ps: int, write: bool | None = None) -> list[Burst]:
-        return [b for b in self.seen if b.t_ps >= t_ps and (write is None or b.write == write)]
-
-    def assert_4k(self) -> None:
-        for b in self.seen:
-            last = b.address + 4 * b.beats - 1
-            assert b.address >> 12 == last >> 12, f"burst {b} crosses a 4 KiB boundary"
 
 
 def replace_table(routine: DriverGen, table_addr: int, table: bytes) -> DriverGen:

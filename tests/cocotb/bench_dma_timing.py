@@ -13,9 +13,9 @@ import random
 import struct
 
 import cocotb
-from cocotb.triggers import Event, ReadOnly, RisingEdge
+from cocotb.triggers import Event, RisingEdge
 
-from rtl_harness import CLK_PS, WIDTH_BITS, now_ps, response_token, start
+from rtl_harness import CLK_PS, WIDTH_BITS, Burst, Bursts, now_ps, response_token, start
 from sdhci import regmap as rm
 from sdhci.cocotb.host_memory import HostMemory
 
@@ -40,12 +40,11 @@ async def rise(signal) -> int:
     return now_ps()
 
 
-async def burst(dut, channel: str) -> tuple[int, int, int]:
-    """(time, address, beats) of the next burst on the master's `channel` ("ar" or "aw")."""
-    await RisingEdge(getattr(dut, f"m_axi_{channel}valid"))
-    t = now_ps()
-    await ReadOnly()                                            # address and length settle in this step
-    return t, int(getattr(dut, f"m_axi_{channel}addr").value), int(getattr(dut, f"m_axi_{channel}len").value) + 1
+async def next_burst(dut, bursts: Bursts) -> None:
+    """Wait until the master has started one more burst."""
+    seen = len(bursts.seen)
+    while len(bursts.seen) == seen:
+        await RisingEdge(dut.clk)
 
 
 async def register_write_edge(dut, offset: int) -> int:
@@ -60,22 +59,23 @@ async def register_write_edge(dut, offset: int) -> int:
 async def setup(dut, select: int, blocks: int) -> tuple:
     host, card = await start(dut)
     memory = HostMemory.from_dut(dut)
+    bursts = Bursts(dut)
     await host.clock_on(0)                                      # sdclk = clk: one tick per clk
     await host.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[8] | select, 8)
     await host.enable_interrupts(signal=rm.SDHCI_INT_DMA_END | rm.SDHCI_INT_DATA_END)
     await host.write(rm.SDHCI_BLOCK_SIZE, (blocks << 16) | 512)  # SDMA boundary 4 KiB (bits 14:12 = 0)
-    return host, card, memory
+    return host, card, memory, bursts
 
 
 @cocotb.test()
 async def sdma_write_boundary_and_resume(dut) -> None:
-    host, card, memory = await setup(dut, SDMA_SELECT, blocks=2)
+    host, card, memory, bursts = await setup(dut, SDMA_SELECT, blocks=2)
     rng = random.Random(1)
-    first, second = rng.randbytes(512), rng.randbytes(512)
+    data0, data1 = rng.randbytes(512), rng.randbytes(512)
     a = 0x4000_1000 - 512                                       # block 0 ends on a 4 KiB boundary
     b = 0x4002_0000                                             # where the driver resumes
-    memory.cpu_write(a, first)
-    memory.cpu_write(b, second)
+    memory.cpu_write(a, data0)
+    memory.cpu_write(b, data1)
     await host.write(rm.SDHCI_DMA_ADDRESS, a)
     block0_done = Event()
 
@@ -93,30 +93,30 @@ async def sdma_write_boundary_and_resume(dut) -> None:
 
     task = cocotb.start_soon(card_side())
     issued = cocotb.start_soon(register_write_edge(dut, rm.SDHCI_TRANSFER_MODE))
-    ar = cocotb.start_soon(burst(dut, "ar"))
     last_beat = cocotb.start_soon(handshake(dut, "m_axi_rvalid", "m_axi_rready", "m_axi_rlast"))
     irq = cocotb.start_soon(rise(dut.irq))
     await host.issue(25, 0, R1_DATA, mode=MULTI)
     p = await issued
     # Command taken at P: xfer_start at P (registered), the engine plans at
     # P + 1 clk, the master raises ARVALID at P + 2 clk, for the whole block.
-    assert await ar == (p + 2 * CLK_PS, a, 128)
+    e = await last_beat
+    first = Burst(p + 2 * CLK_PS, False, a, 128)
+    assert bursts.since(p) == [first]
     # Block 0 reached the 4 KiB boundary with a block to come: DMA Interrupt
     # latched 2 clk after its last beat E (done at E, the engine at E + 1).
-    e = await last_beat
     assert await irq == e + 2 * CLK_PS
     assert await host.status() & DONE == rm.SDHCI_INT_DMA_END
     await host.write(rm.SDHCI_INT_STATUS, rm.SDHCI_INT_DMA_END)
     # Paused: after block 0's end bit nothing is fetched until the address is written.
     await block0_done.wait()
-    assert int(dut.m_axi_arvalid.value) == 0
+    assert bursts.since(p) == [first]
     resumed = cocotb.start_soon(register_write_edge(dut, rm.SDHCI_DMA_ADDRESS))
-    ar = cocotb.start_soon(burst(dut, "ar"))
     await host.write(rm.SDHCI_DMA_ADDRESS, b)                   # the upper byte restarts SDMA
     q = await resumed
-    assert await ar == (q + 2 * CLK_PS, b, 128)
+    await next_burst(dut, bursts)
+    assert bursts.since(p) == [first, Burst(q + 2 * CLK_PS, False, b, 128)]
     blocks = await task
-    assert [blk.data for blk in blocks] == [first, second]
+    assert [blk.data for blk in blocks] == [data0, data1]
     await host.wait_status(rm.SDHCI_INT_DATA_END)
     # The transfer ended off a boundary: no second DMA Interrupt. The register
     # holds the next address (v3.00 2.2.1).
@@ -126,7 +126,7 @@ async def sdma_write_boundary_and_resume(dut) -> None:
 
 @cocotb.test()
 async def adma2_write_next_block_fetch(dut) -> None:
-    host, card, memory = await setup(dut, ADMA2_SELECT, blocks=2)
+    host, card, memory, bursts = await setup(dut, ADMA2_SELECT, blocks=2)
     data = random.Random(2).randbytes(1024)
     table, buf = 0x1000_0000, 0x2000_0000
     memory.cpu_write(buf, data)
@@ -154,7 +154,8 @@ async def adma2_write_next_block_fetch(dut) -> None:
     # The data engine frees the buffer at the edge D that samples block 0's
     # end bit: the engine plans at D + 1 clk, ARVALID from D + 2 clk. The one
     # descriptor (1024 bytes) still covers block 1: no fetch before it.
-    assert await burst(dut, "ar") == (ends[0] + 2 * CLK_PS, buf + 512, 128)
+    await next_burst(dut, bursts)
+    assert bursts.since(ends[0]) == [Burst(ends[0] + 2 * CLK_PS, False, buf + 512, 128)]
     blocks = await task
     assert b"".join(blk.data for blk in blocks) == data
     await host.wait_status(rm.SDHCI_INT_DATA_END)
@@ -163,7 +164,7 @@ async def adma2_write_next_block_fetch(dut) -> None:
 
 @cocotb.test()
 async def adma2_read_descriptor_and_complete(dut) -> None:
-    host, card, memory = await setup(dut, ADMA2_SELECT, blocks=2)
+    host, card, memory, bursts = await setup(dut, ADMA2_SELECT, blocks=2)
     rng = random.Random(3)
     sent = [rng.randbytes(512), rng.randbytes(512)]
     table, x, y = 0x1000_0000, 0x3000_0000, 0x3000_4000      # each block in its own descriptor
@@ -186,14 +187,12 @@ async def adma2_read_descriptor_and_complete(dut) -> None:
     # Block 0 is in the buffer at the edge S that samples its end bit (Buffer
     # Read Ready would be latched at S + 1 clk): the engine plans at S + 1 clk
     # and fetches the first descriptor, ARVALID from S + 2 clk.
-    ar = cocotb.start_soon(burst(dut, "ar"))
     desc_end = cocotb.start_soon(handshake(dut, "m_axi_rvalid", "m_axi_rready", "m_axi_rlast"))
-    aw = cocotb.start_soon(burst(dut, "aw"))
-    assert await ar == (ends[0] + 2 * CLK_PS, table, 2)
     # After the descriptor's last beat E: done at E, the engine plans at
     # E + 1 clk, AWVALID from E + 2 clk, the block in one 128-beat burst.
     e = await desc_end
-    assert await aw == (e + 2 * CLK_PS, x, 128)
+    await next_burst(dut, bursts)
+    assert bursts.since(ends[0]) == [Burst(ends[0] + 2 * CLK_PS, False, table, 2), Burst(e + 2 * CLK_PS, True, x, 128)]
     await task
     # Transfer Complete: the data engine is done once block 1 has left the
     # buffer, but the flag waits for the last write response B: done at B,
