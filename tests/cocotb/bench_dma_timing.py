@@ -3,9 +3,10 @@
 The DMA rows of rtl_model/README.md's timing table, edge by edge, derived
 by hand in the comments: when the AXI4 master starts a burst after the
 command, after a block's end bit, after an SDMA resume and after a
-descriptor; when DMA Interrupt and a read's Transfer Complete are latched
-after the last beat or write response. Data is checked against what the
-card sent or what host memory held; no driver, no card model.
+descriptor; when DMA Interrupt, ADMA Error and a read's Transfer Complete
+are latched after the last beat or write response. Data is checked against
+what the card sent or what host memory held; no driver, no card model. A
+scripted slave answers DECERR (AxiRam only ever answers SLVERR).
 """
 from __future__ import annotations
 
@@ -56,9 +57,9 @@ async def register_write_edge(dut, offset: int) -> int:
             return now_ps()
 
 
-async def setup(dut, select: int, blocks: int) -> tuple:
+async def setup(dut, select: int, blocks: int, memory: bool = True) -> tuple:
     host, card = await start(dut)
-    memory = HostMemory.from_dut(dut)
+    memory = HostMemory.from_dut(dut) if memory else None
     bursts = Bursts(dut)
     await host.clock_on(0)                                      # sdclk = clk: one tick per clk
     await host.write(rm.SDHCI_HOST_CONTROL, WIDTH_BITS[8] | select, 8)
@@ -203,3 +204,56 @@ async def adma2_read_descriptor_and_complete(dut) -> None:
     assert await host.status() & DONE == rm.SDHCI_INT_DATA_END
     assert memory.cpu_read(x, 512) == sent[0] and memory.cpu_read(y, 512) == sent[1]
     assert await host.read(rm.SDHCI_ADMA_ADDRESS) == table + 16
+
+
+async def decerr_read_slave(dut) -> int:
+    """Take one read burst and answer every beat DECERR (11); the time of the last beat's edge."""
+    dut.m_axi_rvalid.value = 0
+    dut.m_axi_arready.value = 1
+    while True:
+        await RisingEdge(dut.clk)
+        if int(dut.m_axi_arvalid.value):
+            beats = int(dut.m_axi_arlen.value) + 1
+            break
+    dut.m_axi_arready.value = 0
+    for k in range(beats):
+        dut.m_axi_rid.value, dut.m_axi_rdata.value, dut.m_axi_rresp.value = 0, 0xFFFF_FFFF, 0b11
+        dut.m_axi_rlast.value, dut.m_axi_rvalid.value = int(k == beats - 1), 1
+        await RisingEdge(dut.clk)
+        assert int(dut.m_axi_rready.value), "the master must take every beat at once"
+    dut.m_axi_rvalid.value = 0
+    return now_ps()
+
+
+@cocotb.test()
+async def adma2_decerr_on_descriptor(dut) -> None:
+    host, card, _, bursts = await setup(dut, ADMA2_SELECT, blocks=1, memory=False)
+    await host.write(rm.SDHCI_INT_ENABLE, 0xFFFF_FFFF)
+    await host.write(rm.SDHCI_SIGNAL_ENABLE, rm.SDHCI_INT_ADMA_ERROR)
+    table = 0x1000_0000
+    await host.write(rm.SDHCI_ADMA_ADDRESS, table)
+
+    async def card_side():
+        await card.receive_command()
+        await card.respond(response_token(24, 0x900), ncr=2)
+
+    task = cocotb.start_soon(card_side())
+    slave = cocotb.start_soon(decerr_read_slave(dut))
+    issued = cocotb.start_soon(register_write_edge(dut, rm.SDHCI_TRANSFER_MODE))
+    irq = cocotb.start_soon(rise(dut.irq))
+    await host.issue(24, 0, R1_DATA, mode=rm.SDHCI_TRNS_DMA)
+    p = await issued
+    e = await slave
+    # DECERR on the descriptor fetch, as SLVERR would be: ADMA Error latched
+    # E + 2 clk after the last beat; ST_FDS, the address still the descriptor's
+    # (SDHCI v3.00 ADMA Error Status); nothing reaches the buffer or DAT.
+    assert bursts.seen == [Burst(p + 2 * CLK_PS, False, table, 2)]
+    assert await irq == e + 2 * CLK_PS
+    await task                                                  # the command itself completes
+    assert await host.read(rm.SDHCI_ADMA_ERROR, 8) == 0x1
+    assert await host.read(rm.SDHCI_ADMA_ADDRESS) == table
+    assert await host.status() & (rm.SDHCI_INT_ADMA_ERROR | rm.SDHCI_INT_DATA_END) == rm.SDHCI_INT_ADMA_ERROR
+    assert int(dut.dat_oe.value) == 0
+    # sdhci.c then resets DAT: the engine stops, Command Inhibit (DAT) clears.
+    await host.write(rm.SDHCI_SOFTWARE_RESET, rm.SDHCI_RESET_DATA, 8)
+    assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_DATA_INHIBIT == 0
