@@ -9,13 +9,13 @@ scoreboard against the model; a CMD18 read-back across the same boundary;
 then a SLVERR on a block's fetch: ADMA Error, the driver's -EIO.
 
 adma2_tables_and_errors: the default scenario (Linux's bring-up, the 64 KiB
-panic write by ADMA2 on 8 lines: one length-0 entry) against the model;
-then ADMA2 tables the bench writes in place of the driver's (same address,
-same driver otherwise): a link to a second table and a length-0 (65536-byte)
-entry with Int; then an invalid descriptor, a table that ends before Block
-Count, a SLVERR on data, on a descriptor fetch, and on a read's memory
-write, each with ADMA Error Status, ADMA System Address and the driver's
-reaction checked.
+panic write by ADMA2 on 8 lines: sdhci.c's table is one length-0 entry,
+65536 bytes) against the model; then ADMA2 tables the bench writes in place
+of the driver's (same address, same driver otherwise): a link to a second
+table, an entry with Int; then an invalid descriptor, a table that ends
+before Block Count, a SLVERR on data, on a descriptor fetch, and on a
+read's memory write, each with ADMA Error Status, ADMA System Address and
+the driver's reaction checked.
 
 Expectations come from the SD Host Controller specification (v3.00: ADMA2
 descriptor format, ADMA Error Status states, SDMA System Address) and from
@@ -208,8 +208,12 @@ async def adma2_tables_and_errors(dut) -> None:
     assert run.returned == [0] and host.transfer == "adma2"
     rtl = side(session, run, env.bfm.records, env.runner.log)
     assert rtl.record_on_card
-    assert [(b.address, b.beats) for b in bursts.since(run.record_start_ps, write=False)][:2] == \
-        [(table, 2), (buf, 128)]
+    # The length-0 entry: 65536 bytes, all 128 blocks from the one descriptor
+    # (one fetch), then nothing more fetched: ADMA System Address past it.
+    assert memory.cpu_read(table, 16) == desc(VALID | TRAN, 65536, buf) + desc(VALID | END, 0, 0)
+    assert memory.cpu_read(table + 2, 2) == b"\x00\x00"
+    assert [(b.address, b.beats) for b in bursts.since(run.record_start_ps, write=False)] == \
+        [(table, 2)] + [(buf + k * BLOCK, 128) for k in range(128)]
     assert await env.adapter.read(rm.SDHCI_ADMA_ADDRESS, 32) == table + 8
     model, _ = model_side(config)
     result = compare_sides(model, rtl, period)
@@ -218,30 +222,30 @@ async def adma2_tables_and_errors(dut) -> None:
                   env.runner.wall_between(run.record_start_ps, run.record_end_ps))
     assert result.ok, result.table()
 
-    # 1. 68 KiB by CMD25 through a link and a length-0 entry: 4 KiB from the
-    #    first table, a link to a second one, 64 KiB (length field 0) with Int.
-    data = rng.randbytes(136 * BLOCK)
+    # 1. 8 KiB by CMD25 through a link: 4 KiB from the first table, a link to
+    #    a second one, 4 KiB with Int there.
+    data = rng.randbytes(16 * BLOCK)
     t1 = now_ps()
     adma = desc(VALID | TRAN, 4096, buf) + desc(VALID | LINK, 0, FAR_TABLE)
-    memory.cpu_write(FAR_TABLE, desc(VALID | TRAN | INT, 65536, buf + 4096) + desc(VALID | END, 0, 0))
-    assert await adma2_request(env, session, request(MMC_WRITE_MULTIPLE_BLOCK, 4096, 136, session, data), adma) == 0
+    memory.cpu_write(FAR_TABLE, desc(VALID | TRAN | INT, 4096, buf + 4096) + desc(VALID | END, 0, 0))
+    assert await adma2_request(env, session, request(MMC_WRITE_MULTIPLE_BLOCK, 4096, 16, session, data), adma) == 0
     assert session.card.read(USER, 4096 * BLOCK, len(data)) == data
     fetches = [b.address for b in bursts.since(t1, write=False) if b.beats == 2]
     assert fetches == [table, table + 8, FAR_TABLE]       # lazily: the End descriptor is never needed
     # ADMA System Address: past the last descriptor fetched (it advances per fetch, a link loads it).
     assert await env.adapter.read(rm.SDHCI_ADMA_ADDRESS, 32) == FAR_TABLE + 8
-    # Int on the 64 KiB entry: DMA Interrupt; sdhci_data_irq() answers it as
+    # Int on the second entry: DMA Interrupt; sdhci_data_irq() answers it as
     # for SDMA (it writes the SDMA address; harmless in ADMA2) and goes on.
     assert len(writes_to(env, rm.SDHCI_DMA_ADDRESS, t1)) == 1
     data_bursts = [b for b in bursts.since(t1, write=False) if b.beats != 2]
     assert sum(b.beats for b in data_bursts) * 4 == len(data)
 
-    # 2. Read it back by the driver's own table (32 KiB + 36 KiB, then nop/end).
+    # 2. Read it back by the driver's own table (one 8 KiB entry, then nop/end).
     t2 = now_ps()
-    back = request(MMC_READ_MULTIPLE_BLOCK, 4096, 136, session)
+    back = request(MMC_READ_MULTIPLE_BLOCK, 4096, 16, session)
     assert await adma2_request(env, session, back) == 0
     assert bytes(back.data.buf) == data
-    assert await env.adapter.read(rm.SDHCI_ADMA_ADDRESS, 32) == table + 16
+    assert await env.adapter.read(rm.SDHCI_ADMA_ADDRESS, 32) == table + 8
     assert sum(b.beats for b in bursts.since(t2, write=True)) * 4 == len(data)
 
     async def failed_write(sectors: int, adma: bytes | None, landed: int) -> tuple[int, int]:
