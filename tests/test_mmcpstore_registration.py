@@ -37,13 +37,19 @@ def test_empty_blkdev_does_nothing() -> None:
     assert not cxt.registered and cxt.messages == ["psblk backend is empty"]
 
 
-@pytest.mark.parametrize("partno", [3, 7, 9])      # the table has p1, p2 (extended), p5, p6
-def test_a_partition_the_disk_does_not_have_fails_at_the_open(partno: int) -> None:
-    # Linux 5.10 __blkdev_get(): -ENXIO for a partition number the disk does not list; the patch
-    # prints "failed to open with -6" and never reaches mmc_blk_get_part().
-    session = _registered(f"pstore.blkdev='/dev/mmcblk0p{partno}'")
+@pytest.mark.parametrize("blkdev, errno", [
+    # the table has p1, p2 (extended), p5, p6; 8 minors per disk (CONFIG_MMC_BLOCK_MINORS)
+    ("/dev/mmcblk0p3", -6),     # below the minor count: a device number exists, __blkdev_get() -ENXIO
+    ("/dev/mmcblk0p7", -6),
+    ("/dev/mmcblk0p9", -19),    # at or above it: blk_lookup_devt() finds no partition, -ENODEV
+    ("179:3", -6),              # a device number as it stands: -ENXIO at the open
+    ("179:13", -6),             # disk 1 partition 5 by number: no such disk, -ENXIO
+])
+def test_a_partition_the_disk_does_not_have_fails_at_the_open(blkdev: str, errno: int) -> None:
+    # The patch prints "failed to open with <errno>" and never reaches mmc_blk_get_part().
+    session = _registered(f"pstore.blkdev={blkdev!r}")
     cxt = session.mmcpstore
-    assert not cxt.registered and cxt.messages == [f"/dev/mmcblk0p{partno} failed to open with -6"]
+    assert not cxt.registered and cxt.messages == [f"{blkdev} failed to open with {errno}"]
     assert session.faults == [] and cxt.start_sect == 0
 
 
@@ -63,11 +69,11 @@ def test_start_sector_zero_finding_names_the_whole_disk() -> None:
     assert "whole disk" in result.findings[0].message
 
 
-@pytest.mark.parametrize("blkdev", ["/dev/mmcblk0p9", "/dev/mmcblk0p3"])
-def test_an_absent_partition_gives_no_start_sector_or_fault_finding(blkdev: str) -> None:
+@pytest.mark.parametrize("blkdev, errno", [("/dev/mmcblk0p9", -19), ("/dev/mmcblk0p3", -6)])
+def test_an_absent_partition_gives_no_start_sector_or_fault_finding(blkdev: str, errno: int) -> None:
     result = run_panic_write(load_config(None, [f"pstore.blkdev={blkdev!r}"]))
     assert [f.code for f in result.findings] == ["not-registered"]
-    assert "failed to open with -6" in result.findings[0].message
+    assert f"failed to open with {errno}" in result.findings[0].message
 
 
 def test_mmc_blk_get_part_dereferences_a_missing_table_entry() -> None:

@@ -22,6 +22,7 @@ from sdhci.driver.mmc_core import (
 )
 from sdhci.driver.ops import DriverGen
 from sdhci.pstore import Partition, PstoreBlkConfig, blkdev_partno
+from sdhci.pstore.blk import MMC_BLOCK_MINORS
 
 ENXIO = 6
 ENODEV = 19
@@ -142,20 +143,31 @@ class Mmcpstore:
 
 
 def mmcpstore_open_backend(device: str, disk_name: str, partitions: list[Partition]) -> tuple[int, int] | int:
-    """mmcpstore_open_backend(): (disk, partno) of the block device `device` names, or -errno.
+    """mmcpstore_open_backend(): (disk, partno) of the block device `device` names, or -errno (Linux 5.10).
 
-    blkdev_get_by_path(), then name_to_dev_t() and blkdev_get_by_dev(): a
-    name that is no mmcblk device, or a disk the board does not have (it has
-    one card, `disk_name`), gives -ENODEV; a partition number the disk's
-    table does not list fails in the block layer with -ENXIO (Linux 5.10
-    __blkdev_get()); partition 0, the whole disk, always opens.
+    blkdev_get_by_path() finds no device node for a partition the disk lacks
+    (devtmpfs makes none), so the name goes through name_to_dev_t() and
+    blkdev_get_by_dev(). "179:M" is a device number as it stands; a disk or
+    partition it names that does not exist fails in __blkdev_get() with
+    -ENXIO. "/dev/mmcblkDpN" goes through blk_lookup_devt(): a disk the board
+    lacks (it has one card, `disk_name`) gives no number, -ENODEV; below
+    MMC_BLOCK_MINORS the number is computed whether or not the partition
+    exists (then -ENXIO at the open), at or above it only an existing
+    partition has one (else -ENODEV). Partition 0, the whole disk, opens.
+    See docs/facts.md, "Opening the pstore partition".
     """
     opened = blkdev_partno(device)
-    if opened is None or f"mmcblk{opened[0]}" != disk_name:
+    if opened is None:
         return -ENODEV
-    if opened[1] and opened[1] not in {p.number for p in partitions}:
+    disk, partno = opened
+    on_card = f"mmcblk{disk}" == disk_name
+    if on_card and (partno == 0 or partno in {p.number for p in partitions}):
+        return opened
+    if ":" in device:                                   # a device number: __blkdev_get() finds nothing
         return -ENXIO
-    return opened
+    if not on_card or partno >= MMC_BLOCK_MINORS:       # blk_lookup_devt() returns 0
+        return -ENODEV
+    return -ENXIO
 
 
 def mmc_prep_req(mrq: MmcRequest, sect_offset: int, nsects: int, sg: bytes, opcode: int, flags: int) -> None:
