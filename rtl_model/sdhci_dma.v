@@ -169,7 +169,7 @@ module sdhci_dma (
     wire        d_int = desc_attr[2];
     wire [1:0]  d_act = desc_attr[5:4];
     wire [15:0] d_len = desc_attr[31:16];
-    wire        unused_desc = ^{desc_attr[15:6], desc_attr[3], desc_addr[1:0], d_len[1:0]};
+    wire        unused_desc = ^{desc_attr[15:6], desc_attr[3], desc_addr[1:0]};
 
     // ---- SDMA buffer boundary: crossed or reached by the block just moved ----
     wire [31:0] sdma_next = sdma_address + {22'd0, seg_words, 2'b00};
@@ -277,7 +277,7 @@ module sdhci_dma (
                             end_seen <= d_end;
                             if (d_act == ACT_TRAN) begin
                                 cur_addr <= desc_addr[31:2];
-                                rem_words <= (d_len[15:2] == 14'd0) ? 15'h4000 : {1'b0, d_len[15:2]};
+                                rem_words <= (d_len == 16'd0) ? 15'h4000 : {1'b0, d_len[15:2]};   // 0: 65536 bytes
                                 int_pending <= d_int;
                             end else if (d_int) begin
                                 ev_dma_int <= 1'b1;
