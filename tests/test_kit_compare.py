@@ -28,10 +28,12 @@ def rtl_compare(tmp_path: Path, *args: str) -> tuple[int, dict]:
 def test_clean_controller_agrees_with_the_model(tmp_path: Path, dut: str, sim: str) -> None:
     code, result = rtl_compare(tmp_path, "--dut", dut, "--sim", sim)
     assert code == 0 and result["passed"], result["diagnosis"]
-    assert (result["dut"], result["simulator"], result["transfer"]) == (dut, sim, "auto")
+    # transfer auto: sdhci.c picks ADMA2 on a v3.00 host that advertises it (Capabilities bit 19)
+    assert (result["dut"], result["simulator"], result["transfer_requested"]) == (dut, sim, "auto")
+    assert result["transfer"] == "adma2"
     assert result["image_identical"] and result["commands_identical"] and result["diagnosis"] == []
     # the model was built from what the DUT reported: sdhci_top's v3.00 Capabilities at 50 MHz
-    assert result["identity"] == {"spec_version": 2, "vendor_version": 0, "capabilities": "0x412432B2",
+    assert result["identity"] == {"spec_version": 2, "vendor_version": 0, "capabilities": "0x416C32B2",
                                   "capabilities_1": "0x00000000"}
     phases = {p["phase"]: p for p in result["phases"]}
     framing = {p for p, row in phases.items() if row["kind"] == "framing"}
@@ -43,29 +45,33 @@ def test_clean_controller_agrees_with_the_model(tmp_path: Path, dut: str, sim: s
     assert (tmp_path / "sim_build").is_dir()          # built where it was run
 
 
+# Each defect under the default transfer (ADMA2, sdhci.c's choice), but the stale Buffer Data Port
+# word by PIO: only PIO reads the Buffer Data Port.
 DEFECTS = {
-    "SDHCI_DEFECT_R2_CRC7": "controller reported Command CRC Error on CMD2",
-    "SDHCI_DEFECT_R1B_BUSY_WINDOW": "Transfer Complete at",
-    "SDHCI_DEFECT_EARLY_XFER_COMPLETE": "Transfer Complete at",
-    "SDHCI_DEFECT_STALE_BUFFER_READ": "Buffer Data Port read returned",
+    "SDHCI_DEFECT_R2_CRC7": ("controller reported Command CRC Error on CMD2", "auto"),
+    "SDHCI_DEFECT_R1B_BUSY_WINDOW": ("Transfer Complete at", "auto"),
+    "SDHCI_DEFECT_EARLY_XFER_COMPLETE": ("Transfer Complete at", "auto"),
+    "SDHCI_DEFECT_STALE_BUFFER_READ": ("Buffer Data Port read returned", "pio"),
 }
 
 
 @pytest.mark.parametrize("define", DEFECTS)
 def test_injected_defect_is_diagnosed(tmp_path: Path, define: str) -> None:
-    code, result = rtl_compare(tmp_path, "--define", define)
+    expected, transfer = DEFECTS[define]
+    code, result = rtl_compare(tmp_path, "--define", define, "--transfer", transfer)
     assert code == 1 and not result["passed"]
-    found = [m for m in result["diagnosis"] if m.startswith(DEFECTS[define])]
+    found = [m for m in result["diagnosis"] if m.startswith(expected)]
     assert found, result["diagnosis"]
     assert found[0].endswith("controller defect")
 
 
 def test_a_dut_described_only_by_a_dut_toml_is_calibrated_then_agrees(tmp_path: Path) -> None:
-    # The APB top as a user would describe their own controller: sources, top, bus. Nothing
-    # else is known about it: the model's latencies start from the defaults.
+    # The APB top as a user would describe their own controller: sources, top, bus, DMA master.
+    # Nothing else is known about it: the model's latencies start from the defaults.
     rtl = Path(__file__).resolve().parents[1] / "rtl_model"
     (tmp_path / "DUT.toml").write_text(f'toplevel = "sdhci_apb_top"\nsources = ["{rtl}/*.v"]\n'
-                                       f'includes = ["{rtl}"]\n[bus]\nkind = "apb"\nprefix = "s_apb"\n')
+                                       f'includes = ["{rtl}"]\n[bus]\nkind = "apb"\nprefix = "s_apb"\n'
+                                       f'[dma]\nprefix = "m_axi"\n')
     done = subprocess.run([sys.executable, "-m", "sdhci.cli", "rtl", "calibrate", "--dut", "DUT.toml",
                            "--output", "my-sdhci.toml", "--json"], capture_output=True, text=True, cwd=tmp_path,
                           timeout=900)
@@ -79,4 +85,4 @@ def test_a_dut_described_only_by_a_dut_toml_is_calibrated_then_agrees(tmp_path: 
     # the same preset drives the fast model
     done = subprocess.run([sys.executable, "-m", "sdhci.cli", "panic-write", "--controller", "my-sdhci.toml",
                            "--json"], capture_output=True, text=True, cwd=tmp_path)
-    assert done.returncode == 0 and json.loads(done.stdout)["transfer"] == "pio"
+    assert done.returncode == 0 and json.loads(done.stdout)["transfer"] == "adma2"

@@ -9,7 +9,7 @@ import struct
 
 from emmc_card.crc import crc7
 from sdhci import regmap as rm
-from sdhci.driver.ops import Poll, PollResult, Read, ReadBurst, Write
+from sdhci.driver.ops import MemRead, Poll, PollResult, Read, ReadBurst, Write
 from sdhci.driver.runner import OpRecord
 from sdhci.kit.bfm import BusRecord, response_check
 from sdhci.kit.diagnosis import diagnose, errno_names, status_names
@@ -100,6 +100,24 @@ def test_stale_buffer_data_port_word() -> None:
         f"Buffer Data Port read returned 0x{words[4]:08X} at 12.300 us, but the card sent 0x{words[5]:08X} "
         "(EXT_CSD: block 0 of CMD8, word 5; 1 of 128 words wrong): controller defect"]
     log[1] = OpRecord(ReadBurst(rm.SDHCI_BUFFER, 128), 600 * P, 600 * P + 128 * 60_000, words)
+    assert diagnose(records, log) == []
+
+
+def test_stale_dma_word_in_host_memory() -> None:
+    # A two-block CMD18 by ADMA2: the driver loads the 1024 bytes from host memory after Transfer
+    # Complete; the controller's master stored word 3 of the second block as word 2 again.
+    blocks = [bytes(range(256)) * 2, bytes(range(255, -1, -1)) * 2]
+    records = [BusRecord("command", 0, 48 * P, 18, {})] + [
+        BusRecord("data", (60 + 540 * k) * P, (590 + 540 * k) * P, 18,
+                  {"block": k, "direction": "read", "data": blocks[k], "crcs": ()}) for k in range(2)]
+    stored = bytearray(b"".join(blocks))
+    stored[512 + 12:512 + 16] = stored[512 + 8:512 + 12]
+    log = [cmd_write(18, 0), OpRecord(MemRead(0x8010_0000, 1024), 1200 * P, 1200 * P, bytes(stored))]
+    word2, word3 = (struct.unpack_from("<I", blocks[1], 4 * i)[0] for i in (2, 3))
+    assert diagnose(records, log) == [
+        f"DMA read data in host memory at 0x8010020C was 0x{word2:08X} when the driver loaded it at 24.000 us, "
+        f"but the card sent 0x{word3:08X} (data: block 1 of CMD18, word 3; 1 of 256 words wrong): controller defect"]
+    log[1] = OpRecord(MemRead(0x8010_0000, 1024), 1200 * P, 1200 * P, b"".join(blocks))
     assert diagnose(records, log) == []
 
 

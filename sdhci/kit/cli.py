@@ -65,7 +65,9 @@ def _preset(path: str | None) -> dict[str, Any] | None:
 def render(result: dict[str, Any]) -> str:
     """The result as a person reads it: verdict, scoreboard table, diagnosis."""
     verdict = "PASS" if result["passed"] else "FAIL"
+    requested = result.get("transfer_requested", result["transfer"])
     lines = [f"{verdict}: {result['dut']} on {result['simulator']}, transfer {result['transfer']}"
+             + (f" ({requested}: sdhci.c's choice)" if requested != result["transfer"] else "")
              + (f", {result['bus_width']}-bit bus; model latencies: {result['latencies_from']}"
                 if "bus_width" in result else ""),
              f"DUT reports: {json.dumps(result['identity'])}"

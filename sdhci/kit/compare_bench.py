@@ -34,6 +34,7 @@ from sdhci.kit.compare import JOB_ENV
 from sdhci.kit.diagnosis import diagnose
 from sdhci.kit.dut import BUILTIN_DUTS, DutDescription
 from sdhci.kit.env import start_kit
+from sdhci.kit.runner import NoDmaError
 from sdhci.kit.scenario import panic_scenario, run_on_rtl, scenario_config
 from sdhci.kit.scoreboard import compare_sides, model_side, side
 from sdhci.emulation import PanicSession
@@ -79,6 +80,7 @@ async def compare(dut: Any) -> None:
 
     out: dict[str, Any] = {
         "dut": desc.label, "simulator": job["simulator"], "transfer": config.run.transfer,
+        "transfer_requested": config.run.transfer,
         "identity": identity.as_dict(), "bus_width": bus_width, "latencies_from": source,
         "register_access_ps": {"read": read_ps, "write": write_ps}, "passed": False,
         "image_identical": False, "commands_identical": False, "phases": [], "diagnosis": [], "error": None,
@@ -87,8 +89,14 @@ async def compare(dut: Any) -> None:
     run = None
     try:
         run = await run_on_rtl(env.runner, panic_scenario(session))
+    except NoDmaError as err:
+        chosen = " (sdhci.c's choice from the DUT's Capabilities)" if config.run.transfer == "auto" else ""
+        out["error"] = (f"{type(err).__name__}: the driver moves data by {session.host.transfer}{chosen}, but the "
+                        f"DUT description names no DMA master: add [dma] prefix = \"...\" to DUT.toml, "
+                        f"or run with --transfer pio")
     except Exception as err:          # the driver's failure is evidence for the diagnosis, not a bench error
         out["error"] = f"{type(err).__name__}: {err}"
+    out["transfer"] = session.host.transfer       # what the driver used: auto resolved as sdhci.c resolves it
     out["rtl_wall_s"] = round(time.perf_counter() - wall, 3)
     out["sd_period_ps"] = period = bfm.period_ps or env.clk_period_ps
     # Let tokens still on the wire finish (the bench may stop mid-response after a driver error).
@@ -98,7 +106,8 @@ async def compare(dut: Any) -> None:
         if job.get("calibrate"):
             before = compare_sides(model_side(config)[0], rtl, period)
             out["uncalibrated_phases"] = [row.as_dict() for row in before.rows]
-            config, _ = fit(config, rtl, period, clk_ps=round(1_000_000 / base_mhz))
+            config, _ = fit(config, rtl, period, clk_ps=round(1_000_000 / base_mhz),
+                            dma=session.host.transfer != "pio")
             out["latencies_from"] = "fitted to this run"
             Path(job["calibrate"]).write_text(
                 f"# sdhci-emu rtl calibrate: {desc.label} on {job['simulator']}\n"

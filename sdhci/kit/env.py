@@ -1,8 +1,9 @@
-"""Bench setup for a controller under test: clock, reset, register bus, card BFM, runner.
+"""Bench setup for a controller under test: clock, reset, register bus, card BFM, host memory, runner.
 
 `start_kit(dut, card, desc)` is what every RTL bench calls first. The DUT
 description (sdhci.kit.dut; sdhci_top's when omitted) names the clock,
-reset, register bus and SD pins, so the same call serves any controller.
+reset, register bus, SD pins and DMA master, so the same call serves any
+controller.
 """
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from cocotb.triggers import ClockCycles
 from emmc_card import EmmcCard
 from sdhci.kit.adapters import BusAdapter, make_adapter
 from sdhci.kit.bfm import BfmFaults, BfmTiming, EmmcBfm, EmmcBus
-from sdhci.kit.dut import BusSpec, ClockSpec, DutDescription, ResetSpec
+from sdhci.kit.dut import BusSpec, ClockSpec, DmaSpec, DutDescription, ResetSpec
+from sdhci.kit.host_memory import HostMemory
 from sdhci.kit.runner import AsyncRunner
 
 BASE_CLK_PS = 20_000          # sdhci_top's default BASE_CLK_MHZ = 50
@@ -24,7 +26,7 @@ BASE_CLK_PS = 20_000          # sdhci_top's default BASE_CLK_MHZ = 50
 
 @dataclass
 class KitEnv:
-    """Everything a bench drives: the DUT, the card and its BFM, the bus, the runner."""
+    """Everything a bench drives: the DUT, the card and its BFM, the bus, host memory, the runner."""
 
     dut: Any
     card: EmmcCard | None
@@ -33,6 +35,7 @@ class KitEnv:
     runner: AsyncRunner
     clk_period_ps: int
     bus: EmmcBus
+    memory: HostMemory | None = None     # on the DUT's DMA master (DutDescription.dma), if it has one
 
     def attach_card(self, card: EmmcCard, *, faults: BfmFaults | None = None,
                     timing: BfmTiming | None = None) -> EmmcBfm:
@@ -48,13 +51,15 @@ class KitEnv:
 def _sdhci_top(clk_period_ps: int) -> DutDescription:
     """sdhci_top's ports (no sources needed: the bench already runs on it)."""
     return DutDescription(toplevel="sdhci_top", clock=ClockSpec("clk", 1_000_000 / clk_period_ps),
-                          reset=ResetSpec("rst_n", True, 8), bus=BusSpec("axi4-lite", "s_axil"))
+                          reset=ResetSpec("rst_n", True, 8), bus=BusSpec("axi4-lite", "s_axil"),
+                          dma=DmaSpec("m_axi"))
 
 
 async def start_kit(dut: Any, card: EmmcCard | None, desc: DutDescription | None = None, *,
                     faults: BfmFaults | None = None, timing: BfmTiming | None = None,
                     clk_period_ps: int | None = None, poll_overhead_ps: int = 0) -> KitEnv:
-    """Clock and reset the DUT, attach the card BFM to its SD pins and a runner to its register bus.
+    """Clock and reset the DUT, attach the card BFM to its SD pins, host memory to its DMA master
+    (if the description names one) and a runner to its register bus.
 
     Without `desc`, sdhci_top's names at `clk_period_ps` (50 MHz by default).
     Without `card`, the lines stay released until `KitEnv.attach_card`.
@@ -75,10 +80,12 @@ async def start_kit(dut: Any, card: EmmcCard | None, desc: DutDescription | None
     await ClockCycles(clock, 2)
     # Created under reset: cocotbext-axi then waits for its release.
     adapter = make_adapter(desc.bus, dut, clock, reset, reset_active_level=bool(asserted))
+    memory = (HostMemory.from_dut(dut, desc.dma.prefix, clock, reset, reset_active_level=bool(asserted))
+              if desc.dma.prefix else None)
     await ClockCycles(clock, desc.reset.cycles)
     reset.value = 1 - asserted
     await ClockCycles(clock, 2)
-    env = KitEnv(dut, None, None, adapter, AsyncRunner(adapter, poll_overhead_ps), period, bus)
+    env = KitEnv(dut, None, None, adapter, AsyncRunner(adapter, poll_overhead_ps, memory), period, bus, memory)
     if card is not None:
         env.attach_card(card, faults=faults, timing=timing)
     return env

@@ -125,7 +125,10 @@ def scenario_config(controller: ControllerConfig, platform: PlatformConfig, *, b
     return config
 
 
-def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
+def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, transfer: str = "pio",
+               **run: Any) -> EmulatorConfig:
     """scenario_config for sdhci_top at BASE_CLK_MHZ = base_mhz (its calibrated presentation and
-    AXI4-Lite costs): PIO on 8 lines, CMD12 by hand or Auto CMD12."""
-    return scenario_config(rtl_controller(base_mhz), rtl_platform(base_mhz, auto_cmd12=auto_cmd12), **run)
+    AXI4-Lite costs): 8 lines, `transfer` pio, sdma, adma2 or auto (what sdhci.c picks: ADMA2
+    on sdhci_top), CMD12 by hand or Auto CMD12."""
+    return scenario_config(rtl_controller(base_mhz), rtl_platform(base_mhz, auto_cmd12=auto_cmd12),
+                           transfer=transfer, **run)

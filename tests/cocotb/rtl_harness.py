@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from emmc_card.crc import crc7, crc16_lines, split_lines
@@ -250,3 +250,38 @@ class PinCard:
             await FallingEdge(self.dut.sdclk)
         self.dut.dat_i.value = 0xFF
         return self.rises[-1]
+
+
+@dataclass(frozen=True)
+class Burst:
+    """One burst of sdhci_top's AXI4 master: when its address valid rose, where, how many beats."""
+
+    t_ps: int
+    write: bool
+    address: int
+    beats: int
+
+
+class Bursts:
+    """The AXI4 master's address phases as they start. sdhci_top's master drops ARVALID/AWVALID
+    between bursts (one outstanding), so each rising edge of a valid is one burst."""
+
+    def __init__(self, dut) -> None:
+        self.seen: list[Burst] = []
+        cocotb.start_soon(self._watch(dut.m_axi_arvalid, dut.m_axi_araddr, dut.m_axi_arlen, False))
+        cocotb.start_soon(self._watch(dut.m_axi_awvalid, dut.m_axi_awaddr, dut.m_axi_awlen, True))
+
+    async def _watch(self, valid, addr, length, write: bool) -> None:
+        while True:
+            await RisingEdge(valid)
+            t = now_ps()
+            await ReadOnly()              # address and length settle in the same time step
+            self.seen.append(Burst(t, write, int(addr.value), int(length.value) + 1))
+
+    def since(self, t_ps: int, write: bool | None = None) -> list[Burst]:
+        return [b for b in self.seen if b.t_ps >= t_ps and (write is None or b.write == write)]
+
+    def assert_4k(self) -> None:
+        """No INCR burst crosses a 4 KiB boundary (AXI4 A3.4.1)."""
+        for b in self.seen:
+            assert b.address >> 12 == (b.address + 4 * b.beats - 1) >> 12, f"{b} crosses a 4 KiB boundary"
