@@ -12,7 +12,7 @@ from sdhci import regmap as rm
 from sdhci.driver.ops import MemRead, Poll, PollResult, Read, ReadBurst, Write
 from sdhci.driver.runner import OpRecord
 from sdhci.kit.bfm import BusRecord, response_check
-from sdhci.kit.diagnosis import diagnose, errno_names, status_names
+from sdhci.kit.diagnosis import card_status_names, diagnose, errno_names, status_names
 
 P = 20_000
 
@@ -34,6 +34,10 @@ def r2(cid: bytes) -> bytes:
 def test_names() -> None:
     assert status_names(0x00028001) == "Command Complete | Error Interrupt | Command CRC Error"
     assert errno_names("CMD9 (arg 0x00010000) failed with -84") == "CMD9 (arg 0x00010000) failed with -84 (EILSEQ)"
+    # R1 card status (JESD84-B51 device status): CURRENT_STATE in 12:9, the rest bit by bit
+    assert card_status_names(0x0000_0900) == "CURRENT_STATE tran | READY_FOR_DATA"
+    assert card_status_names(0x8000_0E00) == "CURRENT_STATE prg | ADDRESS_OUT_OF_RANGE"
+    assert card_status_names(0x0040_0080 | 15 << 9) == "CURRENT_STATE 15 | SWITCH_ERROR | ILLEGAL_COMMAND"
 
 
 def test_crc_error_on_a_correct_r2_is_a_controller_defect() -> None:
@@ -130,5 +134,6 @@ def test_response_register_against_the_wire() -> None:
     assert diagnose(records, good) == []
     bad = [cmd_write(13, 0), OpRecord(Read(rm.SDHCI_RESPONSE, 32), 100 * P, 103 * P, 0x0000_0B00)]
     assert diagnose(records, bad) == [
-        "Response register 0x10 read 0x00000B00 at 2.000 us after CMD13, but the card sent 0x00000900 there "
-        "(card status, response at 1.000 us): controller defect"]
+        "Response register 0x10 read 0x00000B00 (CURRENT_STATE data | READY_FOR_DATA) at 2.000 us after CMD13, "
+        "but the card sent 0x00000900 (CURRENT_STATE tran | READY_FOR_DATA) there (card status, response at "
+        "1.000 us): controller defect"]

@@ -15,7 +15,8 @@ really crossed the wire:
   bits on the wire.
 
 Each finding is one sentence in an engineer's words with times in us,
-status words decoded by name. The checks use no simulator: they run on
+status words (Interrupt Status, the card status of an R1) and errno values
+decoded by name. The checks use no simulator: they run on
 recorded lists, so they are tested without one.
 """
 from __future__ import annotations
@@ -25,6 +26,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from emmc_card.protocol import CURRENT_STATE_MASK, CURRENT_STATE_SHIFT, CardState, CardStatus
 from sdhci import regmap as rm
 from sdhci.driver import mmc_core
 from sdhci.driver.ops import MemRead, Poll, Read, ReadBurst, Write
@@ -46,6 +48,8 @@ INT_STATUS_NAMES = {
 ERRNO_NAMES = {getattr(mmc_core, n): n for n in ("EIO", "EBUSY", "EINVAL", "ETIMEDOUT", "EILSEQ", "EBADMSG")}
 #: What a command's data or R2 response carries (JESD84-B51 command set).
 DATA_NAMES = {8: "EXT_CSD", 2: "CID", 9: "CSD", 10: "CID"}
+#: Short responses that are no card status: CMD1's R3 carries the OCR.
+SHORT_RESPONSE_NAMES = {1: "OCR"}
 MAX_NCR_CELLS = 64            # longest response delay a host must wait for (NCR max)
 
 
@@ -53,6 +57,17 @@ def status_names(value: int) -> str:
     """'Command Complete | Command CRC Error' for an Interrupt Status value."""
     names = [name for bit, name in INT_STATUS_NAMES.items() if value & bit]
     return " | ".join(names) if names else "nothing set"
+
+
+def card_status_names(value: int) -> str:
+    """'CURRENT_STATE tran | READY_FOR_DATA' for an R1 card status (JESD84-B51 device status)."""
+    state = (value & CURRENT_STATE_MASK) >> CURRENT_STATE_SHIFT
+    try:
+        state_name = CardState(state).name.lower()
+    except ValueError:
+        state_name = str(state)                   # reserved
+    names = [f"CURRENT_STATE {state_name}"] + [bit.name for bit in CardStatus if value & bit]
+    return " | ".join(names)
 
 
 def errno_names(message: str) -> str:
@@ -280,9 +295,14 @@ def response_registers(records: Sequence[Any], log: Sequence[Any]) -> list[str]:
         word = (op.offset - rm.SDHCI_RESPONSE) // 4
         expected = (content >> (32 * word)) & 0xFFFF_FFFF
         if r.value != expected:
-            what = DATA_NAMES.get(index, "card status") if wire.detail["length"] == 136 else "card status"
-            out.append(f"Response register 0x{op.offset:02X} read 0x{r.value:08X} at {_us(r.start_ps)} after "
-                       f"CMD{index}, but the card sent 0x{expected:08X} there ({what}, response at "
+            if wire.detail["length"] == 136:
+                what, got, sent = DATA_NAMES.get(index, "R2"), "", ""
+            elif index in SHORT_RESPONSE_NAMES:
+                what, got, sent = SHORT_RESPONSE_NAMES[index], "", ""
+            else:
+                what, got, sent = "card status", f" ({card_status_names(r.value)})", f" ({card_status_names(expected)})"
+            out.append(f"Response register 0x{op.offset:02X} read 0x{r.value:08X}{got} at {_us(r.start_ps)} after "
+                       f"CMD{index}, but the card sent 0x{expected:08X}{sent} there ({what}, response at "
                        f"{_us(wire.start_ps)}): controller defect")
             break
     return out

@@ -3,7 +3,8 @@
 `start_kit(dut, card, desc)` is what every RTL bench calls first. The DUT
 description (sdhci.kit.dut; sdhci_top's when omitted) names the clock,
 reset, register bus, SD pins and DMA master, so the same call serves any
-controller.
+controller. `KitEnv.bring_up_shortcut(session)` is the directed benches'
+shortcut past Linux's bring-up; the standard scenario never takes it.
 """
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from sdhci.kit.adapters import BusAdapter, make_adapter
 from sdhci.kit.bfm import BfmFaults, BfmTiming, EmmcBfm, EmmcBus
 from sdhci.kit.dut import BusSpec, ClockSpec, DmaSpec, DutDescription, ResetSpec
 from sdhci.kit.host_memory import HostMemory
-from sdhci.kit.runner import AsyncRunner
+from sdhci.kit.runner import AsyncRunner, now_ps
+from sdhci.kit.scenario import bring_up_registers
+from sdhci.emulation import PanicSession
 
 BASE_CLK_PS = 20_000          # sdhci_top's default BASE_CLK_MHZ = 50
 
@@ -37,15 +40,37 @@ class KitEnv:
     bus: EmmcBus
     memory: HostMemory | None = None     # on the DUT's DMA master (DutDescription.dma), if it has one
 
-    def attach_card(self, card: EmmcCard, *, faults: BfmFaults | None = None,
-                    timing: BfmTiming | None = None) -> EmmcBfm:
+    def attach_card(self, card: EmmcCard, *, faults: BfmFaults | None = None, timing: BfmTiming | None = None,
+                    card_time_offset_ps: int = 0) -> EmmcBfm:
         """Put `card` on the SD pins (a bench that reads the DUT's registers before choosing the card)."""
         if self.bfm is not None:
             raise RuntimeError("a card is already on the SD pins")
         self.card = card
-        self.bfm = EmmcBfm(card, self.bus, faults=faults, timing=timing, log=self.dut._log.getChild("emmc"))
+        self.bfm = EmmcBfm(card, self.bus, faults=faults, timing=timing, log=self.dut._log.getChild("emmc"),
+                           card_time_offset_ps=card_time_offset_ps)
         self.bfm.start()
         return self.bfm
+
+    async def bring_up_shortcut(self, session: PanicSession, *, faults: BfmFaults | None = None,
+                                timing: BfmTiming | None = None) -> EmmcBfm:
+        """SHORTCUT for directed benches, never the standard scenario: Linux's bring-up runs on the
+        Python model instead of the DUT, then the DUT is given the registers it left and the card.
+
+        Linux's ~45 ms bring-up (power-up delays, EXT_CSD at 400 kHz) is most of a bench's wall
+        time on RTL; a bench about the data path does not need it on the wire. Here
+        `session.initialise()` brings the session's own card to the transfer state through the
+        model (the same driver, card and seed), `bring_up_registers` writes what that left in the
+        controller into the freshly reset DUT, and the card goes on the SD pins, its clock running
+        on from where the bring-up left it. The session's host and mmc_card are Linux's after
+        bring-up; continue with `panic_scenario(session, bring_up=False)` or the driver's requests.
+        The wire shows no bring-up command, so nothing of the DUT's bring-up is verified.
+        """
+        if self.bfm is not None:
+            raise RuntimeError("the bring-up shortcut needs free SD pins: start_kit(dut, None, ...)")
+        session.initialise()
+        await self.runner.run(bring_up_registers(session))
+        return self.attach_card(session.card, faults=faults, timing=timing,
+                                card_time_offset_ps=session.runner.t_ps - now_ps())
 
 
 def _sdhci_top(clk_period_ps: int) -> DutDescription:
