@@ -1,7 +1,7 @@
 """The CPU/interconnect side of a platform: what a register access costs, where buffers live.
 
 The SD bus is timed exactly by the controller model; the host's own costs
-are parameters (DESIGN.md decision 4). The presets are estimates of typical
+are parameters, calibrated rather than derived (docs/kit.md). The presets are estimates of typical
 systems, to be calibrated against measurements or RTL; every number says
 what it stands for.
 """

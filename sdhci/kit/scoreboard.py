@@ -1,7 +1,7 @@
 """Scoreboard: the same panic write on the Python model and on RTL, compared.
 
-Three checks (DESIGN.md decision 4: the model is cycle-approximate, its
-controller latencies calibrated against RTL):
+Three checks (the model is cycle-approximate: bus framing exact, its
+controller latencies calibrated against RTL; docs/kit.md):
 1. the pstore partition's bytes on both cards are identical, and hold the
    record where pstore put it;
 2. the commands and arguments on the bus, from initialisation to the end of

@@ -165,7 +165,7 @@ async def sdma_boundary_and_bus_error(dut) -> None:
     # of its own: ADMA Error Status stays 0); sdhci.c fails the data with
     # -EIO, resets CMD and DAT, sends CMD12; the patch still returns 0.
     memory.fail(SDMA_BUFFER + 5 * BLOCK + 64, 4, "read")
-    host.mmc.claimed = False              # a new panic on the booted board (MMCPSTORE.md)
+    host.mmc.claimed = False              # a new panic on the booted board (docs/mmcpstore.md, claim-never-released)
     t2 = now_ps()
     data = random.Random(12).randbytes(16 * BLOCK)
     returned = await env.runner.run(session.mmcpstore.mmcpstore_panic_write(data, 256, 16))

@@ -198,7 +198,7 @@ async def auto_cmd12_and_error_injection(dut) -> None:
 
     async def panic_write(off: int, sects: int = ERR_SECTS) -> tuple[int, bytes]:
         # A new panic on the booted board: the patch never releases the host
-        # claim (MMCPSTORE.md), so the bench does, between scenarios.
+        # claim (docs/mmcpstore.md, claim-never-released), so the bench does, between scenarios.
         host.mmc.claimed = False
         buf = rng.randbytes(sects * 512)
         return await env.runner.run(cxt.mmcpstore_panic_write(buf, off, sects)), buf
