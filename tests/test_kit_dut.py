@@ -118,6 +118,7 @@ def test_emmc_card_is_simulator_free() -> None:
     (["panic-write", "--controller", "nothere.toml"],
      "configuration: controller_preset: cannot read preset file nothere.toml: No such file or directory"),
     (["panic-write", "--controller", "bad.toml"], "configuration: controller_preset: bad.toml has no [controller] table"),
+    (["rtl", "compare", "--controller", "bad.toml"], "argument --controller: bad.toml has no [controller] table"),
     (["rtl", "compare", "--busy-onset-r1b", "3"], "argument --busy-onset-r1b: must lie in 0..2 cells"),
     (["rtl", "compare", "--define", "1X"], "argument --define: '1X' is not NAME or NAME=VALUE"),
     (["rtl", "compare", "--sim", "vcs"], "argument --sim: invalid choice: 'vcs' (choose from 'icarus', 'verilator')"),

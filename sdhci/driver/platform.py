@@ -7,11 +7,10 @@ what it stands for.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from emmc_card.configtools import ConfigError, from_dict
+from emmc_card.configtools import ConfigError, from_dict, preset_table
 from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, clk_ps
 
 
@@ -117,24 +116,10 @@ def platform_preset(name: str) -> PlatformConfig:
     the register costs `sdhci-emu rtl calibrate` measured on the DUT's bus); ConfigError for an
     unknown name or a file without the table."""
     if name.endswith(".toml"):
-        return _preset_file(Path(name))
+        return from_dict(PlatformConfig, preset_table(Path(name), "platform"), "platform")
     try:
         return replace(PLATFORM_PRESETS[name])
     except KeyError:
         raise ConfigError("platform.preset",
                           f"unknown platform {name!r} (known: {', '.join(PLATFORM_PRESETS)}, "
                           f"or a FILE.toml)") from None
-
-
-def _preset_file(path: Path) -> PlatformConfig:
-    try:
-        table = tomllib.loads(path.read_text()).get("platform")
-    except OSError as err:
-        raise ConfigError("platform", f"cannot read preset file {path}: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("platform", f"{path} is not valid TOML: {err}") from None
-    if not isinstance(table, dict):
-        raise ConfigError("platform", f"{path} has no [platform] table")
-    config = from_dict(PlatformConfig, table, "platform")
-    config.validate()
-    return config

@@ -34,7 +34,7 @@ from dataclasses import replace
 import cocotb
 
 from emmc_card.storage import USER
-from rtl_harness import Bursts
+from rtl_harness import Bursts, base_clock
 from sdhci import regmap as rm
 from sdhci.kit.env import start_kit
 from sdhci.kit.runner import now_ps
@@ -67,12 +67,6 @@ FAR_TABLE = 0x8020_0000                               # where the link descripto
 def desc(attr: int, length: int, address: int) -> bytes:
     """One 8-byte descriptor; length 65536 is written as 0."""
     return struct.pack("<HHI", attr, length & 0xFFFF, address)
-
-
-def base_clock(dut) -> tuple[int, int]:
-    """(BASE_CLK_MHZ, clk period in ps) of the DUT; the SD clock runs at the base clock."""
-    base = int(dut.BASE_CLK_MHZ.value)
-    return base, 1_000_000 // base
 
 
 def replace_table(routine: DriverGen, table_addr: int, table: bytes) -> DriverGen:

@@ -30,6 +30,7 @@ import cocotb
 from cocotb.triggers import Timer
 
 from emmc_card import InjectedStall
+from rtl_harness import base_clock
 from sdhci.kit.bfm import BfmFaults
 from emmc_card.storage import USER
 from sdhci.kit.env import start_kit
@@ -51,12 +52,6 @@ from sdhci.regmap import SDHCI_CLOCK_CONTROL, SDHCI_COMMAND, SDHCI_HOST_CONTROL,
 INIT_COMMANDS = [0, 1, 0, 1, 2, 3, 9, 7, 8, 6, 13, 6, 13, 8, 6, 13]
 MMC_READ_MULTIPLE_BLOCK = 18   # include/linux/mmc/mmc.h
 MMC_SEND_STATUS = 13
-
-
-def base_clock(dut) -> tuple[int, int]:
-    """(BASE_CLK_MHZ, clk period in ps) of the DUT; the SD clock runs at the base clock."""
-    base = int(dut.BASE_CLK_MHZ.value)
-    return base, 1_000_000 // base
 
 
 @cocotb.test()

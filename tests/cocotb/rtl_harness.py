@@ -1,6 +1,8 @@
-"""Shared pieces of the rtl_model benches (bench_rtl_*.py): clock and reset,
-register access over AXI4-Lite (cocotbext-axi), and a scripted card on the
-SD pins that the benches drive cell by cell.
+"""Shared pieces of the rtl_model benches (bench_rtl_*.py, bench_dma_timing.py):
+clock and reset, register access over AXI4-Lite (cocotbext-axi), and a
+scripted card on the SD pins that the benches drive cell by cell; the AXI4
+master's bursts (Bursts) and the DUT's base clock (base_clock) for the
+driver benches too.
 
 The scripted card follows the pin convention of rtl_model/README.md: it
 samples the host's CMD/DAT on sdclk rising edges and changes cmd_i/dat_i on
@@ -30,6 +32,12 @@ WIDTH_BITS = {1: 0, 4: rm.SDHCI_CTRL_4BITBUS, 8: rm.SDHCI_CTRL_8BITBUS}   # Host
 
 def now_ps() -> int:
     return int(get_sim_time("ps"))
+
+
+def base_clock(dut) -> tuple[int, int]:
+    """(BASE_CLK_MHZ, clk period in ps) of the DUT; the driver benches run the SD clock at it."""
+    base = int(dut.BASE_CLK_MHZ.value)
+    return base, 1_000_000 // base
 
 
 def response_token(index: int, status: int, crc: int | None = None, end: int = 1) -> bytes:
