@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from emmc_card.crc import crc16_lines
+
 COMMAND_BITS = 48          # start, transmission, index(6), argument(32), CRC7, end
 SHORT_RESPONSE_BITS = 48   # R1, R1b, R3
 LONG_RESPONSE_BITS = 136   # R2 (CID/CSD)
@@ -65,7 +67,9 @@ class CommandOutcome:
     busy_until_ps: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+# The per-block outcomes are not frozen: a frozen dataclass's __init__ costs about three
+# times as much, and a card makes one per block. Treat them as read-only all the same.
+@dataclass(slots=True)
 class WriteOutcome:
     """The card's answer to one write data block.
 
@@ -82,13 +86,32 @@ class WriteOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class CorrectCrcs:
+    """In place of a written block's CRC16 values: the host sent each line's correct CRC16 on this bus.
+
+    A host that knows its CRCs are right (no fault injected) passes this
+    instead of computing them: when the card frames the block the same way
+    (bus width and data rate) the values match without being computed.
+    """
+    width: int
+    ddr: bool = False
+
+
+@dataclass(slots=True)
 class ReadOutcome:
-    """One read data block as the card sends it.
+    """One read data block as the card sends it, on a `width`-bit bus (`ddr`: both edges).
 
     access_cycles: clocks from the reference point (command end bit for the
         first block, previous block's end bit after that) to the start bit.
-    crcs: CRC16 per line as sent (see emmc_card.crc.crc16_lines).
+    crcs: CRC16 per line as sent (see emmc_card.crc.crc16_lines), computed
+        when asked: a host framing the block alike (same width and rate)
+        receives exactly these, so it need not compute them to check.
     """
     data: bytes
-    crcs: tuple[int, ...]
     access_cycles: int
+    width: int = 1
+    ddr: bool = False
+
+    @property
+    def crcs(self) -> tuple[int, ...]:
+        return crc16_lines(self.data, self.width, self.ddr)

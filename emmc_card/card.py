@@ -20,6 +20,7 @@ from emmc_card.bus import (
     NAC_MIN,
     SHORT_RESPONSE_BITS,
     CommandOutcome,
+    CorrectCrcs,
     ReadOutcome,
     WriteOutcome,
     data_block_cycles,
@@ -28,6 +29,7 @@ from emmc_card.cache import BlockKey, WriteCache
 from emmc_card.config import SECTOR, CardConfig
 from emmc_card.crc import crc16_lines
 from emmc_card.program import PowerCutReport, ProgramQueue
+from emmc_card.statecopy import copy_state, restore_state
 from emmc_card.protocol import (
     CLEARED_BY_VALID_COMMAND,
     ERROR_BITS,
@@ -76,6 +78,14 @@ class _Transfer:
     forced: bool = False          # CMD23 forced programming: bypasses the cache
     ext_csd: bool = False
     stopped: bool = False         # CRC error / out of range: further blocks ignored
+
+
+@dataclass(frozen=True)
+class CardSnapshot:
+    """Everything an EmmcCard holds at one moment (see EmmcCard.snapshot)."""
+
+    state: dict
+    medium: object
 
 
 class EmmcCard:
@@ -438,8 +448,13 @@ class EmmcCard:
 
     # ------------------------------------------------------------------ data
 
-    def write_block(self, data: bytes, crcs: tuple[int, ...], t_ps: int, clock_period_ps: int) -> WriteOutcome:
-        """Take one written block whose end bit ends at t_ps; answer CRC status and busy."""
+    def write_block(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs, t_ps: int,
+                    clock_period_ps: int) -> WriteOutcome:
+        """Take one written block whose end bit ends at t_ps; answer CRC status and busy.
+
+        `crcs`: the CRC16 per line received, or CorrectCrcs (the host's own,
+        correct for the bus it sent on).
+        """
         delay = self.config.timing.crc_status_delay_cycles
         self._settle(t_ps)
         if not self.powered:
@@ -447,7 +462,7 @@ class EmmcCard:
         tr = self._transfer
         if self._state != S.RCV or tr is None or tr.stopped:
             return WriteOutcome(None, delay)
-        if len(data) != tr.block_len or tuple(crcs) != crc16_lines(data, self.bus_width, self.ddr):
+        if len(data) != tr.block_len or not self._crcs_match(data, crcs):
             tr.stopped = True     # data discarded, later blocks ignored until CMD12
             return WriteOutcome(CRC_STATUS_CRC_ERROR, delay)
         if tr.offset + tr.block_len > self.storage.size(tr.partition):
@@ -466,6 +481,14 @@ class EmmcCard:
             self._enter(S.PRG, busy_until, S.TRAN)
         self._busy_until = max(self._busy_until, busy_until)
         return WriteOutcome(CRC_STATUS_ACCEPTED, delay, busy_until if busy_until > token_end else None)
+
+    def _crcs_match(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs) -> bool:
+        """The received CRC16s are those of `data` on the card's bus."""
+        if isinstance(crcs, CorrectCrcs):
+            if crcs.width == self.bus_width and crcs.ddr == self.ddr:
+                return True      # the same lines, the same bits: the same CRCs
+            crcs = crc16_lines(data, crcs.width, crcs.ddr)
+        return tuple(crcs) == crc16_lines(data, self.bus_width, self.ddr)
 
     def _cached(self, tr: _Transfer) -> bool:
         return self.cache_on and not (tr.reliable or tr.forced)
@@ -513,7 +536,7 @@ class EmmcCard:
                 end = t_ps + (nac + data_block_cycles(len(data), self.bus_width, self.ddr)) * clock_period_ps
                 self._transfer = None
                 self._enter(S.DATA, end, S.TRAN)
-        return ReadOutcome(data, crc16_lines(data, self.bus_width, self.ddr), nac)
+        return ReadOutcome(data, nac, self.bus_width, self.ddr)
 
     def _nac_max_cycles(self, clock_period_ps: int) -> int:
         """The spec's bound on read access time, NAC max = 10 x (TAAC x f + 100 x NSAC) clocks.
@@ -576,6 +599,90 @@ class EmmcCard:
                 self._queue.schedule(key, data, self._queue.free_ps, 0, False)
             self._queue.finish()
         self.storage.close()
+
+    # ------------------------------------------------------------ snapshots
+
+    def _shared(self) -> tuple[object, ...]:
+        """What a snapshot leaves shared: the configuration (never changed by the card) and the medium object."""
+        return (self.config, self.config.timing, self.config.cid, self.storage)
+
+    def snapshot(self) -> CardSnapshot:
+        """The card's whole state (registers, state machine, timer, cache, programming) and its medium's content.
+
+        Only an in-memory medium can be snapshotted. restore() puts the card
+        back exactly, as often as asked: a sweep starts every run from the
+        state card bring-up left.
+        """
+        return CardSnapshot(copy_state(self, self._shared()), self.storage.snapshot())
+
+    def restore(self, snapshot: CardSnapshot) -> None:
+        """Return to the moment snapshot() was taken (the same card object, for the host that holds it)."""
+        storage = self.storage
+        restore_state(self, snapshot.state, self._shared())
+        storage.restore(snapshot.medium)
+
+    def keep_programming_history(self) -> list:
+        """From now on, keep every block handed to the medium (key, start and end of its programming): the list."""
+        self._queue.history = []
+        return self._queue.history
+
+    # -------------------------------------------- the card's state at panic entry
+
+    def reseed(self, seed: int) -> None:
+        """Draw every later random duration as a card seeded with `seed` would (a run begins on a booted card)."""
+        self._timer.reseed(seed)
+
+    def preload_cache(self, blocks: list[tuple[BlockKey, bytes]]) -> None:
+        """Dirty blocks already in the volatile cache: earlier writes, acknowledged and not yet flushed.
+
+        At most the cache's capacity, and only with the cache on (ValueError
+        otherwise): nothing is evicted, nothing programmed. They reach the
+        medium as any cached block does (eviction, flush), and a power cut
+        loses them.
+        """
+        if not self.cache_on:
+            raise ValueError("the volatile cache is off: it holds no dirty blocks")
+        if len(self._cache) + len(blocks) > self._cache.capacity_blocks:
+            raise ValueError(f"{len(blocks)} dirty blocks do not fit in the cache's {self._cache.capacity_blocks}")
+        for key, data in blocks:
+            if len(data) != SECTOR:
+                raise ValueError(f"a cached block holds {SECTOR} bytes, not {len(data)}")
+            self._cache.put(key, bytes(data))
+
+    def continue_previous_write(self, blocks: list[tuple[BlockKey, bytes]], t_ps: int, until_ps: int) -> None:
+        """A previous write is still programming at t_ps and ends at until_ps.
+
+        Its blocks reach the medium one after another, the last at until_ps;
+        until then the card is in prg and holds DAT0 low, so a data command
+        is illegal (JESD84-B51 state table: CMD24/25 only from tran). Only the
+        host can shorten this: HPI, or waiting for tran with CMD13.
+        """
+        self._settle(t_ps)
+        if self._state != S.TRAN or self.busy(t_ps):
+            raise ValueError(f"the card must be idle in tran to start a previous write, not {self._state.name}")
+        if not blocks or until_ps <= t_ps:
+            raise ValueError("a previous write needs blocks and an end after its start")
+        left = until_ps - t_ps
+        for i, (key, data) in enumerate(blocks):        # programmed in order, the time split evenly
+            share = left // (len(blocks) - i)
+            self._queue.schedule(key, bytes(data), t_ps, share, False)
+            left -= share
+        self._busy_until = until_ps
+        self._enter(S.PRG, until_ps, S.TRAN)
+
+    def start_background_operation(self, t_ps: int, until_ps: int) -> None:
+        """Garbage collection (a background operation) keeps the medium busy from t_ps to until_ps.
+
+        The card stays in tran and answers commands; blocks it takes wait in
+        its write buffer or go to its cache, but nothing is programmed before
+        until_ps, so a write that needs the medium (cache off, reliable write,
+        a flush, the busy after CMD12) waits for the collection to end. The
+        patch sends no HPI, which could cut it short.
+        """
+        self._settle(t_ps)
+        if until_ps <= t_ps:
+            raise ValueError("a background operation must end after it starts")
+        self._queue.free_ps = max(self._queue.free_ps, until_ps)
 
     def __enter__(self) -> EmmcCard:
         return self

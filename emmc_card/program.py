@@ -47,6 +47,7 @@ class ProgramQueue:
         self._queue: deque[Program] = deque()
         self._latest: dict[BlockKey, Program] = {}
         self.free_ps = 0   # when the programming engine has finished everything queued
+        self.history: list[Program] | None = None   # every block scheduled, when asked (pictures of a run)
 
     def __len__(self) -> int:
         return len(self._queue)
@@ -56,12 +57,16 @@ class ProgramQueue:
         start = max(ready_ps, self.free_ps)
         program = Program(key, data, start, start + duration_ps, reliable)
         self._queue.append(program)
+        if self.history is not None:
+            self.history.append(program)
         self._latest[key] = program
         self.free_ps = program.done_ps
         return program.done_ps
 
     def room_ps(self, t_ps: int, buffer_blocks: int) -> int:
         """Earliest time >= t_ps at which fewer than `buffer_blocks` blocks await programming."""
+        if len(self._queue) < buffer_blocks:      # the common case (cache on): no need to look
+            return t_ps
         pending = [p.done_ps for p in self._queue if p.done_ps > t_ps]
         if len(pending) < buffer_blocks:
             return t_ps

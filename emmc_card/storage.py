@@ -51,6 +51,14 @@ class Storage(ABC):
     @abstractmethod
     def _write(self, partition: int, offset: int, data: bytes) -> None: ...
 
+    def snapshot(self) -> object:
+        """The medium's whole content, for restore(); only an in-memory medium has one (an image file is the user's)."""
+        raise TypeError(f"{type(self).__name__} keeps its content in a file: it has no snapshot")
+
+    def restore(self, snapshot: object) -> None:
+        """Put the content a snapshot() took back (same sizes, same partitions)."""
+        raise TypeError(f"{type(self).__name__} keeps its content in a file: it has no snapshot")
+
     def flush(self) -> None:
         """Push everything written so far to the backing store."""
 
@@ -88,6 +96,13 @@ class MemoryStorage(Storage):
             buf = self._pages.setdefault((partition, page), bytearray(self.PAGE))
             buf[start:start + n] = data[pos:pos + n]
             pos += n
+
+    def snapshot(self) -> dict[tuple[int, int], bytes]:
+        return {key: bytes(page) for key, page in self._pages.items()}
+
+    def restore(self, snapshot: object) -> None:
+        assert isinstance(snapshot, dict)
+        self._pages = {key: bytearray(page) for key, page in snapshot.items()}
 
 
 class ImageStorage(Storage):

@@ -24,6 +24,11 @@ class CardTimer:
         for stall in self._timing.injected_stalls:
             self._stalls[stall.block] = self._stalls.get(stall.block, 0) + stall.duration_ps
 
+    def reseed(self, seed: int) -> None:
+        """Draw from here on as a timer created with this seed would (replayed sequences start over)."""
+        self.rng.seed(seed)
+        self._replay_pos.clear()
+
     def _cycles(self, low: int, high: int) -> int:
         return low if low == high else self.rng.randint(low, high)
 

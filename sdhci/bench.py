@@ -5,10 +5,13 @@ that matters is the wall time of the panic write itself (entry into
 mmcpstore_panic_write to its return, as emulated), beside its simulated
 time: the ratio says how many seconds of bus time one second of Python
 emulates (above 1: faster than the hardware). The whole run (card
-initialisation included) is shown too.
+initialisation included) is shown too. With --json the same figures come as
+JSON, with the model's throughput in SD clocks per wall second and the
+machine's reference: the time a 10-million-iteration pure-Python loop takes.
 """
 from __future__ import annotations
 
+import json
 import statistics
 import sys
 import time
@@ -33,11 +36,17 @@ class BenchRow:
     panic_write_ps: int        # its simulated time (entry to return)
     run_wall_ns: int           # median wall time of the whole run (init, panic write, checks)
     run_simulated_ps: int      # card initialisation + panic write
+    sd_clock_hz: int = 0       # the SD clock of the panic write
 
     @property
     def ratio(self) -> float:
         """Simulated seconds of the panic write per wall-clock second (above 1: faster than the hardware)."""
         return (self.panic_write_ps / 1e12) / (self.panic_write_wall_ns / 1e9) if self.panic_write_wall_ns else float("inf")
+
+    @property
+    def sd_clocks_per_wall_second(self) -> float:
+        """The model's throughput: SD clock cycles of the panic write emulated per wall-clock second."""
+        return self.ratio * self.sd_clock_hz
 
 
 def run_bench(
@@ -67,6 +76,7 @@ def run_bench(
                 panic_write_ps=result.total_ps,
                 run_wall_ns=int(statistics.median(walls)),
                 run_simulated_ps=result.init_ps + result.total_ps,
+                sd_clock_hz=result.sd_clock_hz,
             ))
     return rows
 
@@ -83,3 +93,28 @@ def render_bench(rows: Sequence[BenchRow]) -> str:
             f"{row.run_wall_ns / 1e6:>12.3f} ms {row.run_simulated_ps / 1e9:>9.3f} ms"
         )
     return "\n".join(lines) + "\n"
+
+
+def reference_loop_s() -> float:
+    """Seconds a 10-million-iteration pure-Python loop takes here: the machine's speed, for comparing figures."""
+    start = time.perf_counter()
+    for _ in range(10_000_000):
+        pass
+    return time.perf_counter() - start
+
+
+def bench_json(rows: Sequence[BenchRow], loop_s: float | None = None) -> str:
+    """The benchmark as JSON: per transfer mode, wall and simulated times (integer ns / ps) and ratios."""
+    modes = [{
+        "transfer": row.transfer,
+        "runs": row.runs,
+        "panic_write_wall_ns": row.panic_write_wall_ns,
+        "panic_write_simulated_ps": row.panic_write_ps,
+        "simulated_per_wall": row.ratio,
+        "run_wall_ns": row.run_wall_ns,
+        "run_simulated_ps": row.run_simulated_ps,
+        "sd_clock_hz": row.sd_clock_hz,
+        "sd_clocks_per_wall_second": row.sd_clocks_per_wall_second,
+    } for row in rows]
+    loop = reference_loop_s() if loop_s is None else loop_s
+    return json.dumps({"reference_loop_s": round(loop, 4), "modes": modes}, indent=2) + "\n"

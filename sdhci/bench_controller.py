@@ -4,8 +4,9 @@
 
 For PIO, SDMA and ADMA2 it brings a card up through the registers (not
 timed), then times one CMD25 + Auto CMD12 of `blocks` x 512 bytes done the
-way a polled driver does it (poll loops jump with next_event_ps()), and
-prints the median wall time beside the simulated bus time of the transfer.
+way a polled driver does it (a status poll jumps to the model's next change
+of Interrupt Status with run_until_change()), and prints the median wall
+time beside the simulated bus time of the transfer.
 """
 from __future__ import annotations
 
@@ -21,13 +22,14 @@ from sdhci.controller import SdhciController, controller_preset
 from sdhci.memory import HostMemory
 
 MMIO_PS = 10_000
+POLL_LIMIT_PS = 10 * 10**12      # a status poll gives up after 10 s of simulated time
 R1 = rm.SDHCI_CMD_RESP_SHORT | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
 R1B = rm.SDHCI_CMD_RESP_SHORT_BUSY | rm.SDHCI_CMD_CRC | rm.SDHCI_CMD_INDEX
 BUFFER, TABLE = 0x100000, 0x80000
 
 
 class _Bus:
-    """Register accesses with a moving host clock; polls jump to the model's next event."""
+    """Register accesses with a moving host clock; status polls jump to the model's next status change."""
 
     def __init__(self, ctl: SdhciController) -> None:
         self.ctl, self.t = ctl, 0
@@ -47,10 +49,10 @@ class _Bus:
                 if status & rm.SDHCI_INT_ERROR_MASK:
                     raise RuntimeError(f"controller error status 0x{status:08X}")
                 return status
-            nxt = self.ctl.next_event_ps()
-            if nxt is None:
-                raise RuntimeError(f"controller idle, status 0x{status:08X}")
-            self.t = max(self.t, nxt)
+            change = self.ctl.run_until_change(rm.SDHCI_INT_STATUS, 32, self.t + POLL_LIMIT_PS)
+            if change is None:
+                raise RuntimeError(f"no status change within 10 s, status 0x{status:08X}")
+            self.t = max(self.t, change)
 
     def command(self, index: int, arg: int, flags: int, mode: int = 0) -> None:
         self.wr(rm.SDHCI_ARGUMENT, 32, arg)

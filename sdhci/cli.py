@@ -1,4 +1,4 @@
-"""The `sdhci-emu` command line: run an emulated panic write, show the config, inspect an image, benchmark.
+"""The `sdhci-emu` command line: a panic write, a sweep of them and its plots, the config, an image, a benchmark.
 
 Bad input from the user (configuration, option values, files) ends in one
 line on stderr, "sdhci-emu: error: ...", and exit status 2. Only the errors
@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 
 PROG = "sdhci-emu"
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+#: The patch variants (sdhci.driver.variants.PATCHES; kept here so that --help needs no import).
+PATCH_NAMES = ("as-posted", "flush", "reliable-write", "checked", "fixed")
 
 #: Command-line shortcuts and the configuration key each one sets.
 OPTION_KEYS = {
@@ -35,6 +38,7 @@ OPTION_KEYS = {
     "seed": "run.seed",
     "power_cut": "run.power_cut",
     "blkdev": "pstore.blkdev",
+    "patch": "run.patch",
 }
 
 
@@ -115,10 +119,11 @@ def _non_negative_number(text: str) -> float | int:
     return value
 
 
-def _config_options(parser: argparse.ArgumentParser) -> None:
-    """Options that build the emulator configuration (panic-write, config, bench)."""
+def _config_options(parser: argparse.ArgumentParser, config_file: bool = True) -> None:
+    """Options that build the emulator configuration (panic-write, config, bench, sweep)."""
     group = parser.add_argument_group("configuration")
-    group.add_argument("--config", metavar="FILE.toml", help="configuration file (TOML)")
+    if config_file:
+        group.add_argument("--config", metavar="FILE.toml", help="configuration file (TOML)")
     group.add_argument("--set", dest="overrides", metavar="KEY=VALUE", action="append", default=[],
                        help="override one configuration key (dotted, value as a TOML scalar); repeatable")
     group.add_argument("--card", metavar="PRESET", help="card preset: %(presets)s")
@@ -139,6 +144,8 @@ def _config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--image", metavar="PATH", help="keep the eMMC image in this file (the medium as the power "
                        "cut leaves it)")
     group.add_argument("--seed", type=int, metavar="N", help="seed of every random choice, 0 .. 2^63-1")
+    group.add_argument("--patch", choices=PATCH_NAMES,
+                       help="the mmcpstore that runs: the seed patch as posted (default) or a fix; sets run.patch")
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -153,7 +160,32 @@ def _build_parser() -> argparse.ArgumentParser:
     panic = command("panic-write", "emulate one panic write and report it")
     _config_options(panic)
     panic.add_argument("--json", action="store_true", help="print the report as JSON")
-    panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the SD bus during the panic write")
+    panic.add_argument("--vcd", metavar="PATH", help="write a VCD of the panic write (time 0 at its entry) and, "
+                       "beside it, a GTKWave save file (.gtkw) that opens on it")
+    panic.add_argument("--vcd-bringup", action="store_true",
+                       help="keep the card bring-up in the VCD, in a scope of its own (time 0 at power-on)")
+    panic.add_argument("--plot", metavar="PATH", help="draw the run as a timeline (PNG or SVG, by the extension)")
+
+    sweep = command("sweep", "run a sweep of panic writes (grid and Monte Carlo) into a table and a summary")
+    sweep.add_argument("sweep_file", metavar="SWEEP.toml", nargs="?",
+                       help="a configuration with a [sweep] table (seeds, grid, random)")
+    _config_options(sweep, config_file=False)
+    sweep.add_argument("--out", metavar="DIR", required=True, help="directory for runs.parquet and summary.csv")
+    sweep.add_argument("--grid", metavar="KEY=V1,V2,...", action="append", default=[],
+                       help="vary a configuration key over these values (repeatable; short keys: card, "
+                       "controller, platform, patch)")
+    sweep.add_argument("--seeds", metavar="N|FIRST..LAST", help="seeds 1..N, or FIRST..LAST")
+    sweep.add_argument("-j", "--jobs", type=_positive_int, metavar="N",
+                       help="local worker processes (default: every core)")
+    sweep.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                       help="run on the workers of this Dask distributed scheduler instead")
+    sweep.add_argument("--resume", action="store_true", help="continue the sweep whose table --out holds")
+    sweep.add_argument("--csv", action="store_true", help="write runs.csv as well")
+    sweep.add_argument("--batch", type=_positive_int, default=2000, metavar="N",
+                       help="rows per batch written (and held in memory) at a time (default 2000)")
+
+    plot = command("plot", "draw a sweep's pictures (PNG and SVG) from its table")
+    plot.add_argument("sweep_dir", metavar="DIR", help="the --out directory of a sweep")
 
     config = command("config", "print the effective configuration as TOML")
     _config_options(config)
@@ -170,6 +202,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bench = command("bench", "wall time of the default panic write per transfer mode")
     _config_options(bench)
     bench.add_argument("--runs", type=_positive_int, default=5, metavar="N", help="runs per mode (median taken)")
+    bench.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     from sdhci.kit.cli import add_rtl_parser   # declares `rtl compare|calibrate`; imports no simulator code
     add_rtl_parser(sub)
@@ -208,18 +241,64 @@ def _load(args: argparse.Namespace) -> EmulatorConfig:
     return load_config(args.config, _overrides(args))
 
 
+def _output_path(option: str, path: str | None, extensions: tuple[str, ...] = ()) -> None:
+    """An output file option names a file (of a type we can write), checked before any run."""
+    if path is None:
+        return
+    if not path.strip():
+        raise UsageError(f"argument {option}: expected a file path, got an empty string")
+    if extensions and not path.lower().endswith(extensions):
+        raise UsageError(f"argument {option}: {path} must end in {' or '.join(extensions)}")
+
+
 def _cmd_panic_write(args: argparse.Namespace, out: TextIO) -> int:
     from sdhci.emulation import run_panic_write
     from sdhci.report import render_json, render_text
-    if args.vcd is not None and not args.vcd.strip():
-        raise UsageError("argument --vcd: expected a file path, got an empty string")
+    _output_path("--vcd", args.vcd)
+    _output_path("--plot", args.plot, (".png", ".svg"))
     result = run_panic_write(_load(args))
     if args.vcd:
-        from sdhci.controller.clock import period_ps
-        from sdhci.vcd import clock_period_from_trace, write_vcd
-        sd_period_ps = clock_period_from_trace(result.trace) or period_ps(result.sd_clock_hz)
-        write_vcd(args.vcd, result.trace, sd_period_ps, result.bus_width)
+        from sdhci.vcd import write_panic_waves
+        write_panic_waves(args.vcd, result, bringup=args.vcd_bringup)
+    if args.plot:
+        from sdhci.analysis.timeline import plot_timeline
+        plot_timeline(result, args.plot)
     out.write(render_json(result) if args.json else render_text(result))
+    return 0
+
+
+def _cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
+    import os
+    from sdhci.analysis import summary, table
+    from sdhci.analysis.execute import DaskCluster, InProcess, LocalPool
+    from sdhci.analysis.spec import load_sweep
+    from sdhci.analysis.sweep import first_run, run_sweep
+    if args.scheduler is not None and args.jobs is not None:
+        raise UsageError("argument --scheduler: the cluster's workers run the sweep; -j applies to local runs only")
+    spec = load_sweep(args.sweep_file, _overrides(args), args.grid, args.seeds)
+    start = first_run(args.out, spec, args.resume)
+    jobs = args.jobs or os.cpu_count() or 1
+    executor = (DaskCluster(args.scheduler) if args.scheduler else InProcess() if jobs == 1 else LocalPool(jobs))
+    try:
+        outcome = run_sweep(spec, args.out, executor, start, args.batch)
+    finally:
+        executor.close()
+    written = [os.path.join(args.out, table.RUNS), summary.write_summary(args.out)]
+    if args.csv:
+        written.append(table.write_csv(args.out))
+    out.write(summary.render_summary(args.out))
+    out.write(f"{outcome.rows} of {outcome.runs} runs: {', '.join(written)}\n")
+    if outcome.interrupted:
+        print(f"{PROG}: interrupted after {outcome.rows} of {outcome.runs} runs; the table holds them, "
+              "--resume continues", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _cmd_plot(args: argparse.Namespace, out: TextIO) -> int:
+    from sdhci.analysis.plots import plot_sweep
+    for path in plot_sweep(args.sweep_dir):
+        out.write(path + "\n")
     return 0
 
 
@@ -243,8 +322,9 @@ def _cmd_inspect(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace, out: TextIO) -> int:
-    from sdhci.bench import render_bench, run_bench
-    out.write(render_bench(run_bench(args.config, _overrides(args), runs=args.runs)))
+    from sdhci.bench import bench_json, render_bench, run_bench
+    rows = run_bench(args.config, _overrides(args), runs=args.runs)
+    out.write(bench_json(rows) if args.json else render_bench(rows))
     return 0
 
 
@@ -258,6 +338,8 @@ _COMMANDS = {
     "config": _cmd_config,
     "inspect": _cmd_inspect,
     "bench": _cmd_bench,
+    "sweep": _cmd_sweep,
+    "plot": _cmd_plot,
     "rtl": _cmd_rtl,
 }
 

@@ -14,8 +14,9 @@ Layout of a TOML file (every table optional; unknown keys are errors)::
 ``--set dotted.key=value`` overrides are TOML values (``run.transfer="pio"``,
 ``run.bus_width=4``); a bare word that is not TOML is taken as a string.
 
-The card's seed is not a key of its own here: ``run.seed`` seeds every
-random choice of a run (the card's timing and the panic text alike).
+The card's seed is not a key of its own here: ``run.boot_seed`` seeds the
+card's timing during bring-up and ``run.seed`` every random choice from the
+panic on (the card's timing and the panic text alike).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from sdhci.controller.config import ControllerConfig
 from sdhci.controller.presets import controller_preset
 from sdhci.regmap import SDHCI_SPEC_200
 from sdhci.driver.platform import PlatformConfig, platform_preset
+from sdhci.driver.variants import PATCHES
 from sdhci.pstore import PstoreBlkConfig, blkdev_partno
 from sdhci.pstore.blk import SZ_128M
 from sdhci.pstore.partitions import SECTOR, PartitionError, check_partitions
@@ -47,6 +49,10 @@ TIME_UNITS_PS = {"ps": 1, "ns": 10**3, "us": 10**6, "ms": 10**9, "s": 10**12}
 MAX_POWER_CUT_DELAY_PS = 3600 * 10**12
 #: Longest injected stall accepted (an hour of card busy; Linux gives up after its poll timeout anyway).
 MAX_STALL_MS = 3_600_000
+#: Longest card busy at panic entry accepted, in us (an hour).
+MAX_ENTRY_BUSY_US = 3_600_000_000
+#: Most earlier records accepted in pstore's zones at panic entry (the ring wraps long before).
+MAX_ENTRY_RECORDS = 100_000
 
 
 class PowerCut(NamedTuple):
@@ -149,6 +155,41 @@ class PstoreSettings(PstoreBlkConfig):
 
 
 @dataclass
+class EntryState:
+    """The card and the pstore partition as the kernel leaves them when it panics.
+
+    busy: what the card is doing at panic_write's entry, for busy_us more
+        microseconds. 'write': a previous write still programming (the card
+        in prg, DAT0 low: a data command is illegal until it ends); 'gc': a
+        garbage collection keeping the medium busy (the card answers and
+        buffers, programs nothing before it ends). 'none': idle. The patch
+        sends no HPI and no CMD13 to find out.
+    busy_us: the remaining time of that busy at entry (0: none left).
+    dirty_blocks: blocks of earlier writes in the card's volatile cache, not
+        yet flushed (at most the cache's size; no effect with the cache off).
+    records: earlier panic records already in pstore's kmsg zones, oldest
+        first; pstore/zone's ring puts this record after the newest.
+    """
+    busy: Literal["none", "write", "gc"] = "none"
+    busy_us: float = 0.0
+    dirty_blocks: int = 0
+    records: int = 0
+
+    def validate(self) -> None:
+        if not 0 <= self.busy_us <= MAX_ENTRY_BUSY_US:
+            raise ConfigError("busy_us", f"must lie in 0 .. {MAX_ENTRY_BUSY_US} us (an hour), not {self.busy_us}")
+        if self.dirty_blocks < 0:
+            raise ConfigError("dirty_blocks", f"must not be negative, not {self.dirty_blocks}")
+        if not 0 <= self.records <= MAX_ENTRY_RECORDS:
+            raise ConfigError("records", f"must lie in 0 .. {MAX_ENTRY_RECORDS}, not {self.records}")
+
+    @property
+    def busy_ps(self) -> int:
+        """busy_us in whole picoseconds."""
+        return round(self.busy_us * 1_000_000)
+
+
+@dataclass
 class RunSettings:
     """How this run drives the host and what it writes.
 
@@ -158,7 +199,10 @@ class RunSettings:
     power_cut: when the power goes (see PowerCut): 'return' (default), 'never',
         'entry+<time>' or 'return+<time>'. The verdict and the kept image both
         come from the medium as that cut leaves it.
-    seed: seeds every random choice of the run (card timing, panic text), 0 .. 2^63-1.
+    seed: seeds every random choice of the panic (card timing from panic entry on, tear points, panic
+        text), 0 .. 2^63-1.
+    boot_seed: seeds the card's random timing during bring-up, before the panic. Apart from it, so
+        that every seed starts from the same booted board (a sweep boots once per configuration).
     image: raw image file of the card's user area (created if missing; the partition table of
         pstore.partitions is written into it); none = in memory.
     reason: the kmsg_dump reason; only 'panic' goes through panic_write.
@@ -166,6 +210,9 @@ class RunSettings:
         false is a card Linux flags MMC_QUIRK_BROKEN_CACHE (cache left off).
     ddr: the board allows DDR52 at 3.3 V I/O (mmc-ddr-3_3v); used if card and host support it.
     uptime_s / panic_time_s: the panic's log timestamp and record time (tv_sec).
+    patch: which mmcpstore runs: 'as-posted' (the seed patch's port) or a fix
+        (sdhci.driver.variants: flush, reliable-write, checked, fixed).
+    entry: the card's and pstore's state when the kernel panics (EntryState).
     """
     transfer: Literal["auto", "pio", "sdma", "adma2"] = "auto"
     bus_width: int = 8
@@ -173,12 +220,15 @@ class RunSettings:
     stall_ms: float = 0.0
     power_cut: str = "return"
     seed: int = 1
+    boot_seed: int = 0
     image: str | None = None
     reason: str = "panic"
     enable_cache: bool = True
     ddr: bool = False
     uptime_s: float = 3725.5
     panic_time_s: int = 1_764_150_000
+    patch: str = "as-posted"
+    entry: EntryState = field(default_factory=EntryState)
 
     def validate(self) -> None:
         if self.bus_width not in (1, 4, 8):
@@ -187,8 +237,9 @@ class RunSettings:
             raise ConfigError("sd_clock_hz", f"must lie in 100 kHz .. 200 MHz, not {self.sd_clock_hz}")
         if not 0 <= self.stall_ms <= MAX_STALL_MS:
             raise ConfigError("stall_ms", f"must lie in 0 .. {MAX_STALL_MS} ms (an hour), not {self.stall_ms}")
-        if not 0 <= self.seed <= INT64_MAX:
-            raise ConfigError("seed", f"must lie in 0 .. 2^63-1, not {self.seed}")
+        for name in ("seed", "boot_seed"):
+            if not 0 <= getattr(self, name) <= INT64_MAX:
+                raise ConfigError(name, f"must lie in 0 .. 2^63-1, not {getattr(self, name)}")
         try:
             parse_power_cut(self.power_cut)
         except ConfigError as err:
@@ -202,6 +253,8 @@ class RunSettings:
             raise ConfigError("uptime_s", f"must lie in 0 .. 1e9 s (printk's timestamp), not {self.uptime_s}")
         if not 0 <= self.panic_time_s <= INT64_MAX:
             raise ConfigError("panic_time_s", f"must lie in 0 .. 2^63-1 (tv_sec, a time64_t), not {self.panic_time_s}")
+        if self.patch not in PATCHES:
+            raise ConfigError("patch", f"must be one of {', '.join(PATCHES)}, not {self.patch!r}")
 
     @property
     def power_cut_at(self) -> PowerCut:
@@ -242,6 +295,10 @@ class EmulatorConfig:
             if size != self.card.user_area_bytes:
                 raise ConfigError("run.image", f"{self.run.image} has {size} bytes; the card's user area has "
                                   f"{self.card.user_area_bytes} (too {'small' if size < self.card.user_area_bytes else 'large'})")
+        dirty, room = self.run.entry.dirty_blocks, self.card.cache_size_kib * 1024 // SECTOR
+        if dirty > room:
+            raise ConfigError("run.entry.dirty_blocks", f"{dirty} blocks do not fit in the card's cache of "
+                              f"{room} blocks ({self.card.cache_size_kib} KiB)")
         if self.run.transfer in ("sdma", "adma2"):
             caps = self.controller.capabilities
             has = caps.sdma if self.run.transfer == "sdma" else caps.adma2 and self.controller.version >= SDHCI_SPEC_200
@@ -254,12 +311,34 @@ class EmulatorConfig:
         return self.pstore.blk_config()
 
 
-def _parse_value(text: str) -> Any:
+def parse_value(text: str) -> Any:
     """A --set value: TOML scalar/array/inline table, else the bare text as a string."""
     try:
         return tomllib.loads(f"v = {text}")["v"]
     except (tomllib.TOMLDecodeError, RecursionError):
         return text
+
+
+def read_toml(path: str) -> dict[str, Any]:
+    """A TOML file as a plain dict; ConfigError naming the file otherwise."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except OSError as err:
+        raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError("", f"{path}: {err}") from None
+    except RecursionError:
+        raise ConfigError("", f"{path}: tables or arrays nest too deeply (at most {MAX_DEPTH} levels)") from None
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str]) -> None:
+    """Set each ``dotted.key=value`` override in the raw document."""
+    for item in overrides:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(item, "an override must look like dotted.key=value")
+        set_dotted(raw, key.strip(), parse_value(value.strip()))
 
 
 def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
@@ -268,22 +347,8 @@ def load_config(path: str | None, overrides: list[str]) -> EmulatorConfig:
     Presets fill each section first; the file's and the overrides' values
     replace fields of them. Raises ConfigError naming the dotted key.
     """
-    raw: dict[str, Any] = {}
-    if path is not None:
-        try:
-            with open(path, "rb") as f:
-                raw = tomllib.load(f)
-        except OSError as err:
-            raise ConfigError("", f"cannot read {path}: {err.strerror}") from None
-        except tomllib.TOMLDecodeError as err:
-            raise ConfigError("", f"{path}: {err}") from None
-        except RecursionError:
-            raise ConfigError("", f"{path}: tables or arrays nest too deeply (at most {MAX_DEPTH} levels)") from None
-    for item in overrides:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(item, "an override must look like dotted.key=value")
-        set_dotted(raw, key.strip(), _parse_value(value.strip()))
+    raw = read_toml(path) if path is not None else {}
+    apply_overrides(raw, overrides)
     return build_config(raw)
 
 
@@ -294,7 +359,8 @@ def build_config(raw: dict[str, Any]) -> EmulatorConfig:
                           "configuration is that deep")
     card = raw.get("card")
     if isinstance(card, dict) and "seed" in card:
-        raise ConfigError("card.seed", "the emulator seeds the card from run.seed (--seed); set that instead")
+        raise ConfigError("card.seed", "the emulator seeds the card from run.boot_seed (bring-up) and run.seed (--seed, the "
+                          "panic); set those instead")
     sections: dict[str, tuple[str, str, Any]] = {
         "card": ("card_preset", "emmc51", card_preset),
         "controller": ("controller_preset", "v3", controller_preset),
@@ -318,7 +384,7 @@ def build_config(raw: dict[str, Any]) -> EmulatorConfig:
 
 
 def config_dict(config: EmulatorConfig) -> dict[str, Any]:
-    """The configuration as `sdhci-emu config` prints it: loadable again, card.seed left to run.seed."""
+    """The configuration as `sdhci-emu config` prints it: loadable again, card.seed left to run.boot_seed and run.seed."""
     data = to_dict(config)
     data["card"].pop("seed", None)
     return data

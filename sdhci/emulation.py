@@ -16,10 +16,12 @@ import dataclasses
 import io
 import random
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generator, NamedTuple
 
 from emmc_card import EmmcCard, InjectedStall
+from emmc_card.card import CardSnapshot
 from emmc_card.program import PowerCutReport
 from emmc_card.storage import USER, Storage
 from sdhci import regmap as R
@@ -27,17 +29,19 @@ from sdhci.config import REASONS, SECTOR, EmulatorConfig, PowerCut
 from sdhci.controller import SdhciController
 from sdhci.driver.mmc_core import EBUSY, EINVAL, ETIMEDOUT, NSEC_PER_MSEC, KernelOops, MmcCard
 from sdhci.driver.mmc_init import CardInitError, InitSettings, mmc_init
-from sdhci.driver.mmcpstore import Mmcpstore, PanicWriteTrace
+from sdhci.driver.mmcpstore import PanicWriteTrace
 from sdhci.driver.ops import DriverGen, Poll, Read, ReadBurst, Write, WriteBurst
-from sdhci.driver.runner import SyncRunner
+from sdhci.driver.runner import RunnerSnapshot, SyncRunner
 from sdhci.driver.sdhci_host import HostSetupError, SdhciHost
+from sdhci.driver.variants import VariantTrace, mmcpstore_for
 from sdhci.memory import HostMemory
-from sdhci.pstore import PanicWrite, Partition, PstoreZone, ZoneError, panic_text, parse_kmsg_zone, \
-    write_partition_table
+from sdhci.pstore import KMSG_DUMP_PANIC, PanicWrite, Partition, PstoreZone, ZoneError, blkdev_partno, \
+    build_kmsg_zone, panic_text, parse_kmsg_zone, write_partition_table, zone_layout
 from sdhci.pstore.zone import KMSG_TEXT_OFFSET
 
 __all__ = ["Finding", "IssuedCommand", "MediumCheck", "PanicWriteCall", "PanicWriteResult", "EmulationError",
-           "PanicSession", "VERDICTS", "run_panic_write", "run_panic_writes", "pstore_panic_calls"]
+           "BootCache", "PanicSession", "SessionSnapshot", "VERDICTS", "run_panic_write", "run_panic_writes",
+           "pstore_panic_calls"]
 
 #: What became of the record: every byte on the medium; listed by Linux but partly wrong;
 #: not listed (or an older record in its place); panic_write returned an error.
@@ -153,6 +157,9 @@ class PanicWriteResult:
     writes: list = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     wall_ns: int = 0            # host wall-clock time the emulator spent on the record's panic_write call
+    programs: list = field(default_factory=list)   # blocks the card programmed from panic entry on (Program)
+    bringup_trace: list = field(default_factory=list)   # the bus before the panic (card bring-up)
+    responses: dict[int, bytes] = field(default_factory=dict)   # response tokens by the time of their first bit
 
     @property
     def durable(self) -> bool:
@@ -278,13 +285,60 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
     return totals
 
 
+class CardWire:
+    """The card as the controller reaches it, noting each response token where it starts on CMD.
+
+    Everything else goes straight to the card. The tokens are what a
+    waveform draws on CMD (the bus trace has only the responses' times).
+    """
+
+    def __init__(self, card: EmmcCard) -> None:
+        self.card = card
+        self.responses: dict[int, bytes] = {}
+        self.write_block, self.read_block, self.busy = card.write_block, card.read_block, card.busy
+
+    def command(self, token: bytes, t_ps: int, clock_period_ps: int) -> Any:
+        out = self.card.command(token, t_ps, clock_period_ps)
+        if out.response is not None:
+            self.responses[t_ps + out.delay_cycles * clock_period_ps] = bytes(out.response)
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.card, name)
+
+
+def boot_key(config: EmulatorConfig) -> str:
+    """What card bring-up depends on: two configurations with the same key boot to the same board.
+
+    Everything but the settings that act from panic entry on (run.seed, the
+    power cut, the patch, the entry state, the record's text and time, the
+    pstore/blk parameters mmcpstore registers with).
+    """
+    run = config.run
+    return repr((config.card, config.controller, config.platform, config.pstore.partitions,
+                 config.pstore.primaries, run.transfer, run.bus_width, run.sd_clock_hz, run.stall_ms,
+                 run.boot_seed, run.image, run.enable_cache, run.ddr))
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """A booted board: each model's state right after card bring-up (PanicSession.snapshot)."""
+    key: str
+    card: CardSnapshot
+    controller: Any
+    host: dict
+    runner: RunnerSnapshot
+    memory: dict
+    responses: dict[int, bytes]
+
+
 class PanicSession:
     """One board: card, controller, host driver and mmcpstore, driven through a SyncRunner."""
 
     def __init__(self, config: EmulatorConfig) -> None:
         config.validate()
         self.config = config
-        card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.seed)
+        card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.boot_seed)
         if config.run.stall_ms:
             card_config.timing.injected_stalls.append(
                 InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000)))
@@ -294,13 +348,16 @@ class PanicSession:
             _StorageFile(self.card.storage), [(p.start_sector, p.sectors) for p in config.pstore.partitions],
             primaries=config.pstore.primaries)
         self.memory = HostMemory()
-        self.controller = SdhciController(config.controller, self.card, self.memory)
+        self.wire = CardWire(self.card)
+        self.controller = SdhciController(config.controller, self.wire, self.memory)
         self.host = SdhciHost(config.platform, config.run.transfer)
         self.runner = SyncRunner(self.controller, self.memory, config.platform)
-        self.mmcpstore = Mmcpstore()
+        self.mmcpstore = mmcpstore_for(config.run.patch)
         self.mmc_card: MmcCard | None = None
         self.faults: list[KernelOops] = []
+        self.programs: list = []
 
+    # --- boot ---------------------------------------------------------------------
     def init_routine(self) -> DriverGen:
         """The boot-time bring-up as a driver routine (mmc_init with the run's board settings), for any runner."""
         run = self.config.run
@@ -314,6 +371,38 @@ class PanicSession:
             raise EmulationError(f"card initialisation failed: {err}") from None
         return self.mmc_card
 
+    @property
+    def restorable(self) -> bool:
+        """Whether every model of the board offers snapshot() and restore().
+
+        The card, the host driver, the runner and host memory do; the
+        controller does from its core rework on. Until then a sweep boots
+        every run afresh (same results, more time).
+        """
+        return callable(getattr(self.controller, "snapshot", None)) and self.config.run.image is None
+
+    def snapshot(self) -> SessionSnapshot:
+        """The booted board, to start any number of runs from (restore); call right after initialise()."""
+        return SessionSnapshot(boot_key(self.config), self.card.snapshot(), self.controller.snapshot(),
+                               self.host.snapshot(), self.runner.snapshot(), self.memory.snapshot(),
+                               dict(self.wire.responses))
+
+    def restore(self, snapshot: SessionSnapshot, config: EmulatorConfig) -> None:
+        """Back to the booted board of `snapshot`, for a run of `config` (which must boot to that board)."""
+        if boot_key(config) != snapshot.key:
+            raise ValueError("the configuration boots to another board than the snapshot's")
+        self.config = config
+        self.card.restore(snapshot.card)
+        self.controller.restore(snapshot.controller)
+        self.host.restore(snapshot.host)
+        self.runner.restore(snapshot.runner)
+        self.memory.restore(snapshot.memory)
+        self.wire.responses = dict(snapshot.responses)
+        self.mmc_card = self.host.mmc.card
+        self.mmcpstore = mmcpstore_for(config.run.patch)
+        self.faults = []
+
+    # --- from boot to panic -----------------------------------------------------------
     def register(self) -> None:
         """mmcpstore_card_set() as mmc_blk_probe() calls it for mmcblk0."""
         assert self.mmc_card is not None
@@ -322,6 +411,56 @@ class PanicSession:
                                               self.partitions)
         except KernelOops as oops:
             self.faults.append(oops)
+
+    def enter_panic(self, t_ps: int) -> None:
+        """The kernel panics at t_ps: from here the run's seed draws, and the card is as run.entry says.
+
+        Earlier records go into pstore's zones (as an earlier boot left them),
+        dirty blocks into the card's cache, and the card starts the remaining
+        part of its busy (a previous write, a garbage collection).
+        """
+        entry = self.config.run.entry
+        self.programs = self.card.keep_programming_history()
+        self.card.reseed(self.config.run.seed)
+        if entry.records:
+            self._write_earlier_records(entry.records)
+        if entry.dirty_blocks and self.card.cache_on:
+            self.card.preload_cache(self._spare_blocks(0, entry.dirty_blocks, 0xD1))
+        if entry.busy == "write" and entry.busy_ps:
+            blocks = self._spare_blocks(entry.dirty_blocks, self.config.card.timing.write_buffer_blocks, 0xB5)
+            self.card.continue_previous_write(blocks, t_ps, t_ps + entry.busy_ps)
+        elif entry.busy == "gc" and entry.busy_ps:
+            self.card.start_background_operation(t_ps, t_ps + entry.busy_ps)
+
+    def _pstore_partition(self) -> Partition | None:
+        target = blkdev_partno(self.config.pstore.blkdev) if self.config.pstore.blkdev else None
+        return next((p for p in self.partitions if target and p.number == target[1]), None)
+
+    def _write_earlier_records(self, count: int) -> None:
+        """`count` earlier panic records, an hour apart, in the kmsg zones in ring order (oldest first)."""
+        part = self._pstore_partition()
+        if part is None:
+            return
+        blk = self.config.pstore_blk
+        zones = [z for z in zone_layout(part.size_bytes, blk) if z.kind == "dmesg"]
+        newest = self.config.run.panic_time_s
+        for i in range(max(0, count - len(zones)), count):     # older ones were overwritten by the ring
+            zone = zones[i % len(zones)]
+            text = f"<0>[ 3600.000000] Kernel panic - not syncing: earlier panic {i + 1}\n".encode()
+            data = build_kmsg_zone(text, zone_size=zone.size_bytes, reason=KMSG_DUMP_PANIC, counter=i + 1,
+                                   tv_sec=max(0, newest - 3600 * (count - i)), tv_nsec=0)
+            self.card.storage.write(USER, part.start_byte + zone.offset_bytes, data)
+
+    def _spare_blocks(self, first: int, count: int, fill: int) -> list[tuple[tuple[int, int], bytes]]:
+        """`count` blocks of the largest partition other than pstore's, from its block `first`, for other writes."""
+        pstore = self._pstore_partition()
+        others = [p for p in self.partitions if p.kind != "extended" and p is not pstore]
+        part = max(others, key=lambda p: p.sectors, default=None)
+        if part is None or first + count > part.sectors:
+            raise EmulationError(f"no partition besides pstore's holds {first + count} blocks of earlier writes "
+                                 "(run.entry.dirty_blocks, run.entry.busy)")
+        block = bytes([fill]) * SECTOR
+        return [((USER, (part.start_sector + first + i) * SECTOR), block) for i in range(count)]
 
     def panic_write(self, buf: bytes, off: int, sects: int) -> int | None:
         """info->panic_write(buf, off, sects) as pstore/blk calls it; None when the port faulted."""
@@ -346,9 +485,52 @@ class PanicSession:
         return lambda off, n: self.card.read(USER, start_byte + off, n)
 
 
-def run_panic_write(config: EmulatorConfig) -> PanicWriteResult:
-    """Initialise, register, and run the panic path of pstore/zone through mmcpstore; see PanicWriteResult."""
-    return _run(config, pstore_panic_calls)
+class BootCache:
+    """Booted boards by boot_key: a run starts from a kept board instead of bringing the card up again.
+
+    Keeps up to `size` boards, dropping the least recently used. A board
+    whose models cannot all be restored (see PanicSession.restorable) is
+    brought up afresh for every run: the same results, more time.
+    """
+
+    def __init__(self, size: int = 4) -> None:
+        self.size = size
+        self._boards: OrderedDict[str, tuple[PanicSession, SessionSnapshot]] = OrderedDict()
+
+    def session(self, config: EmulatorConfig) -> PanicSession:
+        """A session for `config`, brought up: a kept board restored, or a new one (kept if it can be)."""
+        key = boot_key(config)
+        kept = self._boards.get(key)
+        if kept is not None:
+            self._boards.move_to_end(key)
+            session, snapshot = kept
+            session.restore(snapshot, config)
+            return session
+        session = PanicSession(config)
+        try:
+            session.initialise()
+        except EmulationError:
+            session.card.close()
+            raise
+        if session.restorable:
+            self._boards[key] = (session, session.snapshot())
+            while len(self._boards) > self.size:
+                self._boards.popitem(last=False)
+        return session
+
+    def done(self, session: PanicSession) -> None:
+        """The run on `session` is over: close its card unless the session is a kept board."""
+        if all(session is not board for board, _ in self._boards.values()):
+            session.card.close()
+
+
+def run_panic_write(config: EmulatorConfig, boots: BootCache | None = None) -> PanicWriteResult:
+    """Initialise, register, and run the panic path of pstore/zone through mmcpstore; see PanicWriteResult.
+
+    With `boots`, the card bring-up comes from a kept board when one fits
+    the configuration (the result is the same as a fresh bring-up's).
+    """
+    return _run(config, pstore_panic_calls, boots=boots)
 
 
 def run_panic_writes(config: EmulatorConfig, calls: list[tuple[bytes, int, int]],
@@ -392,25 +574,32 @@ class _Panic:
     completed_ps: int | None    # Transfer Complete while the hardware ran on alone after the last return
 
 
-def _run(config: EmulatorConfig, source: _Source, unregister: bool = False) -> PanicWriteResult:
-    session = PanicSession(config)
+def _run(config: EmulatorConfig, source: _Source, unregister: bool = False,
+         boots: BootCache | None = None) -> PanicWriteResult:
+    session = boots.session(config) if boots is not None else PanicSession(config)
     try:
         init_ps, panic = _play(session, source, unregister)
         if panic is None:
             return _unregistered(session, init_ps)
         return _result(panic, _truncated_poll_completion(panic, source))
     finally:
-        session.card.close()
+        if boots is not None:
+            boots.done(session)
+        else:
+            session.card.close()
 
 
 def _play(session: PanicSession, source: _Source, unregister: bool) -> tuple[int, _Panic | None]:
-    """Boot, register, make pstore's panic_write calls, let the hardware run on, cut the power.
+    """Boot (unless the session is booted already), register, panic, make pstore's panic_write calls,
+    let the hardware run on, cut the power.
 
     Returns the bring-up time and the panic (None when mmcpstore did not register).
     """
-    session.initialise()
+    if session.mmc_card is None:
+        session.initialise()
     init_ps = session.runner.t_ps
     session.register()
+    session.enter_panic(init_ps)
     if not session.mmcpstore.registered:
         if unregister:
             session.unregister()
@@ -505,11 +694,8 @@ def _check_medium(card: EmmcCard, offset: int, data: bytes) -> MediumCheck:
     if not _within(card.storage, offset, len(data)):
         return MediumCheck(len(data), 0, None)
     found = card.read(USER, offset, len(data))
-    intact = len(data)
-    for lo in range(0, len(data), SECTOR):
-        block, want = found[lo:lo + SECTOR], data[lo:lo + SECTOR]
-        if block != want:
-            intact -= sum(a != b for a, b in zip(block, want))
+    # A byte is intact where the XOR of found and wanted is zero (counted in C, not per byte in Python).
+    intact = (int.from_bytes(found) ^ int.from_bytes(data)).to_bytes(len(data)).count(0)
     try:
         listed_record = parse_kmsg_zone(found)
     except ZoneError:
@@ -540,6 +726,9 @@ def _notes(session: PanicSession) -> list[str]:
     if run.ddr and not session.card.ddr:
         notes.append("DDR52 asked for (run.ddr) but not used: the card, the host (Capabilities DDR50) or the bus "
                      "width does not allow it")
+    if run.entry.dirty_blocks and not session.card.cache_on:
+        notes.append(f"{run.entry.dirty_blocks} dirty blocks asked for (run.entry.dirty_blocks) but the card's cache "
+                     "is off: none were cached")
     return notes
 
 
@@ -619,6 +808,9 @@ def _result(panic: _Panic, truncated_poll_end: int | None) -> PanicWriteResult:
         writes=writes,
         notes=_notes(session),
         wall_ns=window.wall_ns,
+        programs=list(session.programs),
+        bringup_trace=[e for e in session.controller.trace if e.end_ps <= t0],
+        responses=dict(session.wire.responses),
     )
 
 
@@ -637,7 +829,8 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], port: PanicWr
     if returned == 0 and port is not None and port.claimed:
         errors = {"mmc_start_request()": port.start_error,
                   "req_completion_poll()": port.poll_result or 0, "cmd->error": port.cmd_error,
-                  "data->error": port.data_error, "stop->error": port.stop_error}
+                  "data->error": port.data_error, "stop->error": port.stop_error,
+                  "the cache flush": port.flush_result if isinstance(port, VariantTrace) else 0}
         bad = ", ".join(f"{k} = {v}" for k, v in errors.items() if v)
         if bad:
             errors_seen = session.host.log.errors[window.error_start:]
@@ -647,6 +840,9 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], port: PanicWr
                                                              if lost else ".")))
     if window.timeout_ns % NSEC_PER_MSEC and port is not None and port.timeout_ms is not None:
         out.append(_timeout_truncated(session, window, port, truncated_poll_end))
+    not_ready = _card_not_ready(session, window, port)
+    if not_ready is not None:
+        out.append(not_ready)
     if not card.blockaddr and port is not None:
         arg = port.sect_offset
         landed = _within(session.card.storage, arg, len(data)) and session.card.read(USER, arg, len(data)) == data
@@ -679,6 +875,29 @@ def _findings(session: PanicSession, writes: list[PanicWriteCall], port: PanicWr
                                "still in the eMMC's volatile cache when the power went (no CMD6 FLUSH_CACHE, no "
                                "reliable write): the cut lost them."))
     return out
+
+
+def _card_not_ready(session: PanicSession, window: _RecordWindow, port: PanicWriteTrace | None) -> Finding | None:
+    """The card was busy at entry and the record's first command went out before the busy ended."""
+    entry = session.config.run.entry
+    if entry.busy == "none" or not entry.busy_ps or port is None:
+        return None
+    first = next((e for e in session.controller.trace if e.kind == "command" and e.start_ps >= window.t0), None)
+    if first is None or first.start_ps - window.t0 >= entry.busy_ps:
+        return None
+    head = (f"CMD{first.cmd} went out {_us(first.start_ps - window.t0)} after entry, while the card stayed busy "
+            f"until {_us(entry.busy_ps)} after entry")
+    if entry.busy == "write":
+        what = ("programming a previous write (prg, DAT0 low): a write command is illegal there"
+                + (f", the card did not answer (cmd->error = {port.cmd_error})" if port.cmd_error else ""))
+    else:
+        what = "with a garbage collection: nothing of the record could be programmed before it ended"
+    return Finding("card-not-ready", f"{head} {what}. The patch sends no HPI and does not wait for tran "
+                   "(CMD13) before writing.")
+
+
+def _us(ps: int) -> str:
+    return f"{ps / 1e6:.3f} us"
 
 
 def _request_rejected(session: PanicSession, port: PanicWriteTrace, reached_bus: bool) -> Finding:

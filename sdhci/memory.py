@@ -15,6 +15,14 @@ class HostMemory:
     def __init__(self) -> None:
         self._pages: dict[int, bytearray] = {}
 
+    def snapshot(self) -> dict[int, bytes]:
+        """The pages written so far, for restore()."""
+        return {page: bytes(buf) for page, buf in self._pages.items()}
+
+    def restore(self, snapshot: dict[int, bytes]) -> None:
+        """Back to the content snapshot() saw."""
+        self._pages = {page: bytearray(buf) for page, buf in snapshot.items()}
+
     def _check(self, addr: int, length: int) -> None:
         if addr < 0 or length < 0 or addr + length > ADDRESS_LIMIT:
             raise ValueError(f"host memory access 0x{addr:X}+{length} outside the 64-bit address space")
@@ -35,7 +43,8 @@ class HostMemory:
 
     def read(self, addr: int, length: int) -> bytes:
         """`length` bytes from `addr` (zero where never written)."""
-        self._check(addr, length)
+        if addr < 0 or length < 0 or addr + length > ADDRESS_LIMIT:      # _check, inlined: once per DMA block
+            self._check(addr, length)
         page, off = divmod(addr, PAGE)
         if off + length <= PAGE:        # within one page (a DMA block, a descriptor): one slice
             buf = self._pages.get(page)

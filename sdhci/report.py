@@ -96,6 +96,7 @@ def report_dict(result: PanicWriteResult) -> dict[str, Any]:
     """The JSON report of a PanicWriteResult as plain data."""
     m = result.medium
     return {
+        "patch": result.config.run.patch,
         "verdict": result.verdict,
         "returned": result.returned,
         "durable": result.durable,
@@ -158,6 +159,20 @@ def _command_text(command: IssuedCommand) -> str:
     return f"CMD{command.index}(auto)" if command.auto else f"CMD{command.index}"
 
 
+def _entry_lines(result: PanicWriteResult) -> list[str]:
+    """The card's state at panic entry, when it is not idle and empty."""
+    entry = result.config.run.entry
+    parts = []
+    if entry.busy != "none" and entry.busy_ps:
+        what = "still programming a previous write" if entry.busy == "write" else "in a garbage collection"
+        parts.append(f"card {what} for {format_ps(entry.busy_ps)}")
+    if entry.dirty_blocks:
+        parts.append(f"{entry.dirty_blocks} dirty blocks in its cache")
+    if entry.records:
+        parts.append(f"{entry.records} earlier record(s) in pstore's zones")
+    return [f"At panic entry: {', '.join(parts)}"] if parts else []
+
+
 def _power_cut_line(result: PanicWriteResult) -> str:
     if result.power_cut_ps is None:
         return "Power cut: never (the card keeps power: what it holds, its cache included, counts as on the medium)"
@@ -201,7 +216,8 @@ def render_text(result: PanicWriteResult) -> str:
         f"Verdict: {result.verdict.upper()} - {_verdict_sentence(result)}",
         "",
         f"Setup: card {config.card_preset}, SDHCI v{version} ({config.controller_preset}), "
-        f"platform {config.platform_preset}, pstore on {config.pstore.blkdev}",
+        f"platform {config.platform_preset}, pstore on {config.pstore.blkdev}, patch {config.run.patch}",
+        *_entry_lines(result),
         *(f"Note: {note}" for note in result.notes),
         _power_cut_line(result),
         _record_line(result),

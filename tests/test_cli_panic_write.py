@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sdhci.cli import main
-from sdhci.vcd import SIGNALS
+from emmc_card.crc import crc7
+from sdhci.vcd import SIGNALS, TEXT_CHARS, text_of
 from tests.cli_helpers import parse_vcd, value_at
 
 REPO = Path(__file__).resolve().parent.parent
@@ -133,25 +134,55 @@ def test_inspect_corrupt_zone_is_an_error(tmp_path, capsys) -> None:
     assert line.startswith("sdhci-emu: error: ") and "zone 0" in line
 
 
+def _texts(sig: dict, name: str) -> list[tuple[int, str]]:
+    return [(t, text_of(v, TEXT_CHARS[name])) for t, v in sig[name]]
+
+
 def test_vcd_of_a_real_run(tmp_path, capsys) -> None:
     path = tmp_path / "panic.vcd"
     assert main(["panic-write", "--vcd", str(path)]) == 0
     capsys.readouterr()
     sig = parse_vcd(path.read_text())
     assert set(sig) == set(SIGNALS)
-    data_starts = [t for t, v in sig["annotation.phase"] if v == "data"]
+    phases = _texts(sig, "annotation.phase")
+    data_starts = [t for t, v in phases if v == "data"]
     assert len(data_starts) == 128               # one data phase per block
-    commands = {v for t, v in sig["annotation.command"] if v}
+    commands = {v for t, v in _texts(sig, "annotation.command") if v}
     # sdhci.c sets SDHCI_AUTO_CMD12 only with SDHCI_QUIRK_MULTIBLOCK_READ_ACMD12, so by default
     # the driver sends the stop itself: a plain CMD12 after the last block.
     assert commands == {"CMD25", "CMD12"}
     assert value_at(sig["sd.DAT"], data_starts[0] + 1) == 0       # start bit on all 8 lines
-    # The CMD25 token sampled on the first 40 rising SDCLK edges of the command phase:
-    # start 0, transmission 1, index 25 = 011001, argument 135168 (the sector) in 32 bits.
-    cmd_start = next(t for t, v in sig["annotation.phase"] if v == "command")
+    # Time 0 is panic_write's entry; the CMD25 token, 0.98 us later, sampled on the first 40 rising SDCLK
+    # edges of the command phase: start 0, transmission 1, index 25 = 011001, argument 135168 (the sector).
+    cmd_start = next(t for t, v in phases if v == "command")
+    assert cmd_start == 980_000
     rising = [t for t, v in sig["sd.SDCLK"] if str(v) == "1" and t > cmd_start][:40]
     sampled = "".join(str(value_at(sig["sd.CMD"], t)) for t in rising)
     assert sampled == "01" + "011001" + format(135168, "032b")
+    # The card's R1 on CMD: start 0, transmission 0 (card to host), index 25, status, a valid CRC7, end 1.
+    response_start = next(t for t, v in phases if v == "response")
+    rising = [t for t, v in sig["sd.SDCLK"] if str(v) == "1" and t >= response_start][:48]
+    bits = "".join(str(value_at(sig["sd.CMD"], t)) for t in rising)
+    assert bits[:8] == "00011001" and bits[-1] == "1"
+    assert int(bits[40:47], 2) == crc7(int(bits[:40], 2).to_bytes(5, "big"))
+    # Entry at 0; return and power cut together at the default run's 2.075150 ms (the cut is at return).
+    assert _texts(sig, "panic.marker") == [(0, "entry"), (2_075_150_000, "power cut")]
+    polls = [t for t, v in sig["host.poll"] if str(v) == "1"]
+    assert polls and all(t >= 0 for t in polls)
+    gtkw = (tmp_path / "panic.gtkw").read_text()
+    assert '[dumpfile] "panic.vcd"' in gtkw and "[timestart] 0" in gtkw
+
+
+def test_vcd_keeps_the_bring_up_in_its_own_scope(tmp_path, capsys) -> None:
+    path = tmp_path / "boot.vcd"
+    assert main(["panic-write", "--vcd", str(path), "--vcd-bringup", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    header = path.read_text().split("$enddefinitions", 1)[0]
+    scopes = {line.split()[2] for line in header.splitlines() if line.startswith("$scope")}
+    assert scopes == {"sd", "bringup", "annotation", "host", "panic"}
+    # Time 0 is power-on now: the save file opens on the panic, which starts where the bring-up ended.
+    gtkw = (tmp_path / "boot.gtkw").read_text()
+    assert f"[timestart] {report['init_ps'] - report['total_ps'] // 50}" in gtkw and "bringup.CMD" in gtkw
 
 
 def test_options_reach_the_run(capsys) -> None:
@@ -174,7 +205,7 @@ def test_auto_cmd12_with_the_quirk(tmp_path, capsys) -> None:
     path = tmp_path / "auto.vcd"
     r = run_json(capsys, "--set", "platform.quirk_multiblock_read_acmd12=true", "--vcd", str(path))
     assert [(c["index"], c["auto"]) for c in r["commands"]] == [(25, False), (12, True)]
-    labels = {v for _, v in parse_vcd(path.read_text())["annotation.command"] if v}
+    labels = {v for _, v in _texts(parse_vcd(path.read_text()), "annotation.command") if v}
     assert labels == {"CMD25", "CMD12_auto"}
 
 

@@ -221,5 +221,5 @@ def test_pio_read_checks_for_a_tuning_command_on_buffer_read_ready() -> None:
 def test_every_card_preset_initialises_for_any_seed(preset: str, seed: int) -> None:
     # A preset is a compliant card: whatever its seeded timing draws, Linux's bring-up reaches tran.
     # (emmc51-slow once drew read access times beyond NAC max at 400 kHz and failed CMD8.)
-    s = _init(f"card_preset='{preset}'", f"run.seed={seed}")
+    s = _init(f"card_preset='{preset}'", f"run.boot_seed={seed}")
     assert s.card.state(s.runner.t_ps) == TRAN

@@ -29,8 +29,11 @@ def _words(data: bytes) -> list[int]:
 
 def _state(ctl: SdhciController) -> tuple:
     x = ctl.data.xfer
-    xfer = None if x is None else (list(x.buffer), bytes(x.port), x.port_pos, x.fetched, x.done, x.bwe, x.bre)
-    return ctl.trace, ctl.ints.status, dict(ctl.regs), ctl._now, xfer, ctl.next_event_ps()
+    xfer = None if x is None else (list(x.buffer), bytes(x.port_bytes), x.port_pos, x.fetched, x.done, x.port,
+                                   x.phase)
+    now = ctl.scheduler.now
+    registers = {r.name: ctl.read(r.offset, r.width, now) for r in rm.REGISTERS if r.name != "BUFFER_DATA_PORT"}
+    return ctl.trace, registers, now, xfer, ctl.next_event_ps()
 
 
 def _start_write(block_size: int, blocks: int):
@@ -113,7 +116,7 @@ def test_non_port_offset_bursts_are_single_writes() -> None:
     fast.write_burst(rm.SDHCI_ARGUMENT, [1, 2, 3], t, WORD_PS)
     for i, word in enumerate([1, 2, 3]):
         slow.write(rm.SDHCI_ARGUMENT, 32, word, t + i * WORD_PS)
-    assert fast.regs["ARGUMENT"] == slow.regs["ARGUMENT"] == 3
+    assert fast.regs.get("ARGUMENT") == slow.regs.get("ARGUMENT") == 3
     assert _state(fast) == _state(slow)
 
 

@@ -1,12 +1,13 @@
-"""Property tests: random register traffic never raises and the status invariants hold."""
+"""Property tests: random register traffic never raises, the status invariants hold, time runs forward."""
 from __future__ import annotations
 
 import os
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from sdhci import regmap as rm
+from sdhci.controller.transfer import Dma, Phase, Port, Stop
 from sdhci_helpers import R1B, make
 
 OFFSETS = sorted({r.offset for r in rm.REGISTERS} | {0x0F, 0x2D, 0x31, 0x33, 0x03, 0x5A})
@@ -31,17 +32,18 @@ W1C_ERROR = 0x03FF << 16
 def _check_invariants(ctl, t: int) -> None:
     present = ctl.read(rm.SDHCI_PRESENT_STATE, 32, t)
     x = ctl.data.xfer
+    port_open = x is not None and x.port is Port.OPEN
     # inhibit bits agree with the engines
-    assert bool(present & rm.SDHCI_DATA_INHIBIT) == (x is not None or ctl._r1b_busy)
-    assert bool(present & rm.SDHCI_SPACE_AVAILABLE) == bool(x and x.bwe)
-    assert bool(present & rm.SDHCI_DATA_AVAILABLE) == bool(x and x.bre)
+    assert bool(present & rm.SDHCI_DATA_INHIBIT) == (x is not None or ctl.commands.r1b_busy)
+    assert bool(present & rm.SDHCI_SPACE_AVAILABLE) == (port_open and not x.read)
+    assert bool(present & rm.SDHCI_DATA_AVAILABLE) == (port_open and x.read)
     # liveness: an inhibit with nothing scheduled must be waiting for the driver
     clock_running = ctl.clock.running(t)
     if ctl.next_event_ps() is None and clock_running:
         assert not present & rm.SDHCI_CMD_INHIBIT
         if present & rm.SDHCI_DATA_INHIBIT and x is not None:
-            assert x.error or x.bwe or x.bre or x.dma_paused or x.stopping or x.gate_ps is None \
-                or x.waiting_space or x.mode == "pio"
+            assert x.failed or port_open or x.dma is Dma.PAUSED or x.stop is not Stop.NONE \
+                or x.gate_ps is None or x.phase is Phase.READ_HELD or x.mode == "pio"
 
 
 EXAMPLES = int(os.environ.get("SDHCI_PROPERTY_EXAMPLES", "400"))     # raise it for a long soak
@@ -141,3 +143,58 @@ def test_random_transfers_end_or_wait_for_the_driver(transfers) -> None:
         h.wr(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)
         h.command(12, 0, rm.SDHCI_CMD_RESP_SHORT_BUSY)          # card back to tran if it was in a transfer
         h.wr(rm.SDHCI_SOFTWARE_RESET, 8, rm.SDHCI_RESET_CMD | rm.SDHCI_RESET_DATA)
+
+
+# Clock Control values: divider N = 250 (400 kHz), 2 (50 MHz) or 0, with the enables in every combination.
+CLOCKS = [(n & 0xFF) << 8 | ((n >> 8) & 3) << 6 | enables for n in (250, 2, 0)
+          for enables in (0, rm.SDHCI_CLOCK_INT_EN, rm.SDHCI_CLOCK_CARD_EN,
+                          rm.SDHCI_CLOCK_INT_EN | rm.SDHCI_CLOCK_CARD_EN)]
+timeline_op = st.one_of(
+    op,
+    st.tuples(st.just("w"), st.just(rm.SDHCI_CLOCK_CONTROL), st.just(16), st.sampled_from(CLOCKS),
+              st.integers(0, 20_000_000)),
+    st.tuples(st.just("w"), st.just(rm.SDHCI_SOFTWARE_RESET), st.just(8), st.integers(0, 7), st.integers(0, 1000)),
+)
+# Trace events recorded when they happen, at their end: their ends are the times events ran.
+_RUN_AT_END = ("command", "response", "data", "timeout", "dma")
+# SDHCI v3, SD clock on at 400 kHz: CMD0, Internal Clock Enable off, internal and SD clock on in one write.
+_CLOCK_RESTART = [("w", 0x0E, 16, rm.SDHCI_MAKE_CMD(0, 0), 10_000),
+                  ("w", rm.SDHCI_CLOCK_CONTROL, 16, 250 << 8 | rm.SDHCI_CLOCK_CARD_EN, 10_000),
+                  ("w", rm.SDHCI_CLOCK_CONTROL, 16, 250 << 8 | rm.SDHCI_CLOCK_INT_EN | rm.SDHCI_CLOCK_CARD_EN, 10_000),
+                  ("r", rm.SDHCI_INT_STATUS, 32, 0, 200_000_000),
+                  ("r", rm.SDHCI_INT_STATUS, 32, 0, 10_000)]
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(["v1-pio", "v3", "v4"]), st.booleans(), st.lists(timeline_op, max_size=40))
+@example("v3", False, _CLOCK_RESTART)
+def test_time_never_goes_backwards_and_no_event_runs_twice(preset: str, initialised: bool, ops) -> None:
+    """Whatever the register sequence: after an access at t, nothing is due before t (an event the
+    access scheduled may be due at t), and every event the trace shows ran once, in time order, no
+    later than the access that ran it."""
+    ctl, h = make(preset)
+    h.power_up()
+    if initialised:
+        h.init_card(width=4)
+    now = h.t
+    seen = len(ctl.trace)
+    last_end = max((e.end_ps for e in ctl.trace if e.kind in _RUN_AT_END), default=0)
+    for kind, offset, width, value, dt in ops:
+        if kind == "jump":
+            nxt = ctl.next_event_ps()
+            dt = max(0, nxt - now) if nxt is not None else 0
+        now += dt
+        if kind == "w":
+            ctl.write(offset, width, value, now)
+        else:
+            ctl.read(offset, width, now)
+        nxt = ctl.next_event_ps()
+        assert nxt is None or nxt >= now, f"next event at {nxt} ps, before the access at {now} ps"
+        for event in ctl.trace[seen:]:
+            if event.kind in _RUN_AT_END:
+                assert last_end <= event.end_ps <= now, f"{event} ran out of order (after {last_end} ps)"
+                last_end = event.end_ps
+        seen = len(ctl.trace)
+    ran = [(e.kind, e.start_ps, e.end_ps, e.cmd, tuple(sorted(e.detail.items())))
+           for e in ctl.trace if e.kind in ("command", "response", "data")]
+    assert len(ran) == len(set(ran)), "an event ran twice"

@@ -16,6 +16,10 @@ def period_ps(hz: int) -> int:
     return round(1e12 / hz)
 
 
+_DIVIDER = rm.field("CLOCK_CONTROL", "SDCLK_FREQUENCY_SELECT")
+_DIVIDER_UPPER = rm.field("CLOCK_CONTROL", "UPPER_SDCLK_FREQUENCY_SELECT")
+
+
 def sd_divisor(clock_control: int, version: int) -> int:
     """Base clock -> SD clock divisor from a Clock Control value.
 
@@ -24,18 +28,17 @@ def sd_divisor(clock_control: int, version: int) -> int:
     with one bit set, 0 = base, 0x01 = /2, 0x02 = /4 ... 0x80 = /256 (with
     several bits set, the highest one counts).
     """
-    low = (clock_control >> rm.SDHCI_DIVIDER_SHIFT) & rm.SDHCI_DIV_MASK
+    low = _DIVIDER.get(clock_control)
     if version >= rm.SDHCI_SPEC_300:
-        n = low | (((clock_control >> rm.SDHCI_DIVIDER_HI_SHIFT) & 0x3) << 8)
+        n = low | _DIVIDER_UPPER.get(clock_control) << _DIVIDER.width
         return 1 if n == 0 else 2 * n
     return 1 if low == 0 else 2 << (low.bit_length() - 1)
 
 
-@functools.cache      # a pure function of two register-sized ints, asked once per data block
-def data_timeout_ps(timeout_control: int, timeout_clock_hz: int) -> int:
-    """Data timeout: TMCLK x 2^(13 + n); n = 15 is reserved and counts as 14."""
-    n = min(timeout_control & 0xF, 14)
-    return (1 << (13 + n)) * period_ps(timeout_clock_hz)
+@functools.cache      # a pure function of two small ints, asked once per data block
+def data_timeout_ps(counter_value: int, timeout_clock_hz: int) -> int:
+    """Data timeout: TMCLK x 2^(13 + n) for Data Timeout Counter Value n; 15 is reserved and counts as 14."""
+    return (1 << (13 + min(counter_value, 14))) * period_ps(timeout_clock_hz)
 
 
 class SdClock:

@@ -1,7 +1,8 @@
-"""Data engine: block pipeline over the DAT lines, the PIO buffer and the DMA engines.
+"""Data engine: the block pipeline over the DAT lines, the PIO buffer and the DMA engines.
 
-One `Transfer` per data command. Each block is a handful of events computed
-in SD clock cycles from emmc_card.bus framing and the card's outcomes:
+One `Transfer` per data command (sdhci.controller.transfer: its phases and
+their transitions). Each block is a handful of events computed in SD clock
+cycles from emmc_card.bus framing and the card's outcomes:
 
 write: buffer (PIO writes or DMA fetch) -> block on DAT -> CRC status ->
        busy (sampled on SD clock edges) -> next block, Auto CMD12, Transfer Complete.
@@ -10,30 +11,64 @@ read:  card access -> block on DAT -> buffer -> PIO reads or DMA store ->
 
 The buffer holds `ControllerConfig.buffer_blocks` blocks; a full buffer holds
 the card (write: no block to send; read: the clock stops between blocks).
+
+The engine owns the DAT line, DAT0's level included (an R1b busy from the
+command engine is shown there too). It sees the rest of the controller
+through what it is given: the scheduler, the SD clock, the register file's
+views, the interrupt status, the card slot, the trace, and a way to issue
+Auto CMD12.
 """
 from __future__ import annotations
 
 import struct
-from collections import deque
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from emmc_card import bus
+from emmc_card.bus import CorrectCrcs, ReadOutcome
 from emmc_card.crc import crc16_lines
 from sdhci import regmap as rm
+from sdhci.controller.clock import SdClock
 from sdhci.controller.command import Command
-from sdhci.controller.config import Latencies
+from sdhci.controller.config import ControllerConfig
 from sdhci.controller.dma import Adma2, AdmaStep, Sdma, gather, scatter
+from sdhci.controller.interrupts import Interrupts
+from sdhci.controller.regfile import RegisterFile
+from sdhci.controller.scheduler import Scheduler
+from sdhci.controller.slot import CardSlot
+from sdhci.controller.transfer import LINE_BUSY, Cause, Dma, Phase, Port, Stop, Transfer
+from sdhci.memory import HostMemory
+from sdhci.trace import BusEvent
 
-if TYPE_CHECKING:
-    from sdhci.controller.controller import SdhciController
+_BUS, _HOST = True, False      # an event on the SD bus (waits for the SD clock), or on the host side
+_DAT_LINE_ACTIVE = rm.bits("PRESENT_STATE", "DAT_LINE_ACTIVE")
+_DAT_ACTIVE_READ = frozenset({Phase.READ_BLOCK, Phase.READ_HELD, Phase.AUTO_CMD12_READ})
+_WRITE_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_WRITE
+_READ_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_READ
+_ADMA_FETCH_ERROR = rm.ADMA_ERROR_STATE_ST_FDS
+
+
+# The host's CRC16s are computed only where something consumes them (a fault that corrupts
+# them, or a framing mismatch with the card); otherwise they are known to be right.
+_CORRECT_CRCS = {(width, ddr): CorrectCrcs(width, ddr) for width in (1, 4, 8) for ddr in (False, True)}
+
+
+def _fills_lines(length: int, width: int, ddr: bool) -> bool:
+    """A block of `length` bytes fills every DAT line to the same number of bits."""
+    return not length % (width * (2 if ddr else 1))
 
 
 def host_crcs(data: bytes, width: int, ddr: bool) -> tuple[int, ...] | None:
     """CRC16 per DAT line as the host sends/checks them; None if the block does not fill every line."""
-    if len(data) % (width * (2 if ddr else 1)):
+    if not _fills_lines(len(data), width, ddr):
         return None
     return crc16_lines(data, width, ddr)
+
+
+def _computed_crcs(data: bytes, width: int, ddr: bool, corrupt: bool) -> tuple[int, ...]:
+    """A write block's CRC16s, computed: zeros if it does not fill the lines, one bit flipped by a fault."""
+    crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
+    return (crcs[0] ^ 1,) + crcs[1:] if corrupt else crcs
 
 
 def block_cycles(block_size: int, width: int, ddr: bool) -> int:
@@ -42,92 +77,140 @@ def block_cycles(block_size: int, width: int, ddr: bool) -> int:
     return 1 + -(-block_size * 8 // bits_per_clock) + 16 + 1
 
 
-@dataclass
-class Transfer:
-    """State of one data command's transfer."""
-
-    cmd: Command
-    read: bool
-    block_size: int
-    total: int | None                # None: open-ended (no block count)
-    auto12: bool
-    mode: str                        # "pio", "sdma", "adma"
-    sdma: Sdma | None = None
-    adma: Adma2 | None = None
-    buffer: deque = field(default_factory=deque)   # whole blocks held in the buffer
-    sendable_ps: deque = field(default_factory=deque)  # write: earliest start bit of each buffered block
-    port: bytearray = field(default_factory=bytearray)  # PIO write: block being filled
-    port_pos: int = 0                # PIO read: bytes read from buffer[0]
-    gate_ps: int | None = None       # earliest start of the next write block; None before the response
-    bus_busy: bool = False           # a write block, CRC status or busy is on DAT
-    in_flight: int = 0               # write: blocks on the bus still holding a buffer slot
-    rx_busy: bool = False            # read: a block is being received
-    waiting_space: bool = False      # read: the card is held (buffer full)
-    fetched: int = 0                 # write: blocks brought into the buffer
-    received: int = 0                # read: blocks received from the card
-    done: int = 0                    # blocks completed on the bus
-    dma_busy: bool = False
-    dma_paused: bool = False         # SDMA at a buffer boundary
-    bwe: bool = False                # Present State Buffer Write Enable
-    bre: bool = False                # Present State Buffer Read Enable
-    ready_pending: bool = False      # a Buffer Write/Read Ready is scheduled
-    stopping: bool = False           # abort command issued: no new blocks
-    abort_sent: bool = False         # its end bit reached the card: a block still on DAT is cut off
-    abort_finished: bool = False     # its response (and busy) ended
-    error: bool = False              # stopped by an error; waits for a software reset
-    auto12_state: str = "none"       # "none", "running", "done"
-    busy_start_ps: int = 0           # last block: CRC status end, where busy starts (Auto CMD12)
-    busy_end_ps: int = 0             # last block: where the card releases busy
-
-    def more_to_fetch(self) -> bool:
-        return not (self.stopping or self.error) and (self.total is None or self.fetched < self.total)
-
-    def more_to_receive(self) -> bool:
-        return not (self.stopping or self.error) and (self.total is None or self.received < self.total)
-
-
 class DataEngine:
     """Runs `Transfer`s for the controller; owns the DAT line."""
 
-    def __init__(self, ctl: SdhciController) -> None:
-        self.ctl = ctl
+    def __init__(self, config: ControllerConfig, scheduler: Scheduler, clock: SdClock, regs: RegisterFile,
+                 ints: Interrupts, slot: CardSlot, memory: HostMemory, trace: list[BusEvent],
+                 issue_auto_cmd12: Callable[[int], None]) -> None:
+        self._slots = config.buffer_blocks
+        self._lat = config.latencies
+        self._scheduler = scheduler
+        self._schedule = scheduler.schedule       # (t, engine, bus, fn, args): the per-block paths call it
+        self._clock = clock
+        self._regs = regs
+        self._ints = ints
+        self._slot = slot
+        self._memory = memory
+        self._trace = trace
+        self._issue_auto_cmd12 = issue_auto_cmd12
         self.xfer: Transfer | None = None
-        self.blocks_total = 0            # lifetime block counter (fault injection)
+        self.blocks_total = 0             # lifetime block counter (fault injection)
+        self.adma_error_status = 0        # ADMA Error Status register
+        self._dat0_busy = (0, 0)          # DAT0 held low over [start, end)
+
+    # ---- what the rest of the controller asks ----------------------------
+    @property
+    def active(self) -> bool:
+        """A transfer holds Command Inhibit (DAT)."""
+        return self.xfer is not None
+
+    @property
+    def stopping(self) -> bool:
+        """An abort command runs against the transfer."""
+        return self.xfer is not None and self.xfer.stop is not Stop.NONE
+
+    @property
+    def reading(self) -> bool:
+        return self.xfer is not None and self.xfer.read
+
+    def sdma_address(self) -> int | None:
+        """SDMA System Address as the running SDMA engine has advanced it (None: no SDMA transfer)."""
+        x = self.xfer
+        return x.sdma.address if x is not None and x.sdma is not None else None
+
+    def present_bits(self) -> int:
+        """Present State bits of the data side (DAT[0] level aside)."""
+        x = self.xfer
+        if x is None:
+            return 0
+        if x.read:
+            bits = _READ_PRESENT
+            if x.phase in _DAT_ACTIVE_READ:
+                bits |= _DAT_LINE_ACTIVE
+            if x.port is Port.OPEN:
+                bits |= rm.SDHCI_DATA_AVAILABLE
+        else:
+            bits = _WRITE_PRESENT
+            if x.gate_ps is not None:      # from the response on, until Transfer Complete
+                bits |= _DAT_LINE_ACTIVE
+            if x.port is Port.OPEN:
+                bits |= rm.SDHCI_SPACE_AVAILABLE
+        return bits
+
+    def dat0_low(self, t: int) -> bool:
+        """DAT0 held low (busy) at t."""
+        start, end = self._dat0_busy
+        return start <= t < end
+
+    def hold_dat0(self, start: int, end: int) -> None:
+        """DAT0 is held low over [start, end) (Present State DAT[0] level)."""
+        self._dat0_busy = (start, end)
+        if start > self._scheduler.now:     # a level change a poller must not jump over
+            self._scheduler.schedule(start, "dat", True, _level_change)
+
+    def reset(self) -> None:
+        """Software Reset for DAT: the transfer is gone."""
+        self.xfer = None
+
+    def reset_all(self) -> None:
+        self.xfer = None
+        self.adma_error_status = 0
+        self._dat0_busy = (0, 0)
 
     # ---- helpers --------------------------------------------------------
-    @property
-    def _slots(self) -> int:
-        return self.ctl.config.buffer_blocks
+    def _at(self, t: int, fn: Callable[..., None], *args: Any) -> None:
+        """A DAT-line (bus) event: it waits for the SD clock."""
+        self._schedule(t, "dat", _BUS, fn, args)
 
-    def _lat(self) -> Latencies:
-        return self.ctl.config.latencies
-
-    def _sched(self, t: int, fn: Callable[..., None], *args: Any, bus_event: bool = True) -> None:
-        self.ctl.push_event(t, bus_event, "dat", fn, args)
+    def _after(self, t: int, fn: Callable[..., None], *args: Any) -> None:
+        """A host-side event of the data engine (latency, DMA): it runs whatever the SD clock does."""
+        self._schedule(t, "dat", _HOST, fn, args)
 
     def _fail(self, t: int, bits: int) -> None:
         """A data error: raise it and stop the transfer (software reset DAT ends it)."""
-        self.ctl.ints.raise_(bits)
+        self._ints.raise_(bits)
         if self.xfer is not None:
-            self.xfer.error = True
-            self.xfer.bwe = self.xfer.bre = False
+            self.xfer.fail()
 
     # ---- start ----------------------------------------------------------
-    def start(self, t: int, cmd: Command, total: int | None, block_size: int, read: bool,
-              auto12: bool, mode: str) -> None:
-        """Arm a transfer when its command is issued; DMA prefetch and PIO space start now."""
-        ctl = self.ctl
-        x = Transfer(cmd=cmd, read=read, block_size=block_size, total=total, auto12=auto12, mode=mode)
-        if mode == "sdma":
-            x.sdma = Sdma(ctl.regs["SDMA_SYSTEM_ADDRESS"], ctl.sdma_boundary())
-        elif mode == "adma":
-            x.adma = Adma2(ctl.memory, ctl.adma_address(), ctl.adma_descriptor_bytes())
+    def arm(self, t: int, cmd: Command) -> int | None:
+        """A data command was issued: set its transfer up from Transfer Mode, Block Size and Block Count.
+
+        Returns Argument 2 when Auto CMD23 must go out first, else None.
+        """
+        regs = self._regs
+        tm = regs.get("TRANSFER_MODE")
+        multi = bool(tm & rm.SDHCI_TRNS_MULTI)
+        read = bool(tm & rm.SDHCI_TRNS_READ)
+        block_size = regs.block_size()
+        total = (regs.get("BLOCK_COUNT") if tm & rm.SDHCI_TRNS_BLK_CNT_EN else None) if multi else 1
+        auto = tm & rm.SDHCI_TRNS_AUTO_SEL
+        if block_size == 0 or total == 0:
+            # No data to move (spec: block size 0 = no data transfer): the command goes out alone.
+            self._after(t, self._on_empty_transfer)
+            self.xfer = Transfer(cmd=cmd, read=read, block_size=0, total=0, auto12=False, mode="pio")
+            return None
+        auto12 = multi and auto == rm.SDHCI_TRNS_AUTO_CMD12
+        x = Transfer(cmd=cmd, read=read, block_size=block_size, total=total, auto12=auto12, mode=regs.dma_mode())
+        if x.mode == "sdma":
+            x.sdma = Sdma(regs.get("SDMA_SYSTEM_ADDRESS"), regs.sdma_boundary())
+        elif x.mode == "adma":
+            x.adma = Adma2(self._memory, regs.adma_address(), regs.adma_descriptor_bytes())
         self.xfer = x
         if not read:
-            if mode == "pio":
+            if x.mode == "pio":
                 self._pio_space(t)
             else:
                 self._dma_fetch(t)
+        if multi and auto == rm.SDHCI_TRNS_AUTO_CMD23 and regs.version >= rm.SDHCI_SPEC_300:
+            return regs.get("SDMA_SYSTEM_ADDRESS")       # Argument 2
+        return None
+
+    def _on_empty_transfer(self, t: int) -> None:
+        self.xfer.go(Cause.COMPLETE)
+        self.xfer = None
+        self._ints.raise_(rm.SDHCI_INT_DATA_END)
 
     def response_done(self, t: int, ok: bool) -> None:
         """The data command's response ended (or failed): open the write gate / give up."""
@@ -135,65 +218,66 @@ class DataEngine:
         if x is None:
             return
         if not ok:
-            x.error = True
-            x.bwe = x.bre = False
+            x.fail()
             return
         if not x.read:
-            x.gate_ps = t + self._lat().write_gap_cycles * self.ctl.clock.period_ps
+            x.gate_ps = t + self._lat.write_gap_cycles * self._clock.period_ps
+            x.go(Cause.RESPONSE)
             self._try_send(t)
 
     def abort(self) -> None:
         """An abort command (CMD12) was issued: finish the block on the bus, start no more."""
-        if self.xfer is not None:
-            self.xfer.stopping = True
-            self.xfer.bwe = False
+        x = self.xfer
+        if x is not None:
+            if x.stop is Stop.NONE:
+                x.stop = Stop.REQUESTED
+            if not x.read and x.port is Port.OPEN:
+                x.port = Port.CLOSED
 
     def abort_reached(self) -> None:
         """The abort command's end bit went out: the card stops taking data."""
-        if self.xfer is not None and self.xfer.stopping:
-            self.xfer.abort_sent = True
+        if self.xfer is not None and self.xfer.stop is Stop.REQUESTED:
+            self.xfer.stop = Stop.SENT
 
     def abort_done(self, t: int) -> None:
         """The abort command's response/busy ended: the transfer is over when DAT is idle."""
-        if self.xfer is not None and self.xfer.stopping:
-            self.xfer.abort_finished = True
+        if self.stopping:
+            self.xfer.stop = Stop.FINISHED
             self._finish_abort(t)
 
     def _finish_abort(self, t: int) -> None:
         x = self.xfer
-        if x is not None and x.abort_finished and not x.bus_busy and not x.rx_busy:
+        if x is not None and x.stop is Stop.FINISHED and x.phase not in LINE_BUSY:
             self._complete(t)
 
     # ---- write path -----------------------------------------------------
-    def _free_slots(self, x: Transfer) -> int:
-        return self._slots - len(x.buffer) - x.in_flight
-
     def _pio_space(self, t: int) -> None:
         """Buffer Write Enable goes 1 (with Buffer Write Ready) when a block fits."""
         x = self.xfer
-        if x.bwe or x.ready_pending or not x.more_to_fetch() or self._free_slots(x) <= 0:
+        if x.port is not Port.CLOSED or not x.more_to_fetch() or len(x.buffer) + x.in_flight >= self._slots:
             return
-        x.ready_pending = True
-        self._sched(t + self._lat().buffer_ready_ps, self._on_write_ready, x, bus_event=False)
+        x.port = Port.PENDING
+        self._after(t + self._lat.buffer_ready_ps, self._on_write_ready, x)
 
     def _on_write_ready(self, t: int, x: Transfer) -> None:
-        x.ready_pending = False
+        if x.port is Port.PENDING:
+            x.port = Port.CLOSED
         if x is self.xfer and x.more_to_fetch():
-            x.bwe = True
-            self.ctl.ints.raise_(rm.SDHCI_INT_SPACE_AVAIL)
+            x.port = Port.OPEN
+            self._ints.raise_(rm.SDHCI_INT_SPACE_AVAIL)
 
     def port_write(self, t: int, data: bytes) -> None:
         """Bytes written to the Buffer Data Port (ignored unless Buffer Write Enable)."""
         x = self.xfer
-        if x is None or x.read or x.mode != "pio" or not x.bwe:
+        if x is None or x.read or x.mode != "pio" or x.port is not Port.OPEN:
             return
-        x.port += data
-        if len(x.port) >= x.block_size:
-            x.buffer.append(bytes(x.port[:x.block_size]))
-            x.sendable_ps.append(t + self._lat().pio_block_start_ps)
-            x.port = bytearray()
+        x.port_bytes += data
+        if len(x.port_bytes) >= x.block_size:
+            x.buffer.append(bytes(x.port_bytes[:x.block_size]))
+            x.sendable_ps.append(t + self._lat.pio_block_start_ps)
+            x.port_bytes = bytearray()
             x.fetched += 1
-            x.bwe = False
+            x.port = Port.CLOSED
             self._pio_space(t)
             self._try_send(t)
 
@@ -205,46 +289,50 @@ class DataEngine:
         it, that one word through port_write.
         """
         x = self.xfer
-        if x is None or x.read or x.mode != "pio" or not x.bwe:
+        if x is None or x.read or x.mode != "pio" or x.port is not Port.OPEN:
             return end - start
-        count = min(end - start, (x.block_size - len(x.port) - 1) // 4)
+        count = min(end - start, (x.block_size - len(x.port_bytes) - 1) // 4)
         if count <= 0:
             self.port_write(t, data[4 * start:4 * start + 4])
             return 1
-        x.port += data[4 * start:4 * (start + count)]
+        x.port_bytes += data[4 * start:4 * (start + count)]
         return count
 
     def _dma_fetch(self, t: int) -> None:
         """Write DMA: bring the next block from host memory into a free buffer slot."""
         x = self.xfer
-        if x.dma_busy or x.dma_paused or not x.more_to_fetch() or self._free_slots(x) <= 0:
+        if x.dma is not Dma.IDLE or not x.more_to_fetch() or len(x.buffer) + x.in_flight >= self._slots:
             return
         step = self._dma_map(x)
-        x.dma_busy = True
-        lat = self._lat()
-        cost = step.fetched * lat.dma_descriptor_fetch_ps + (lat.dma_block_ps if step.error is None else 0)
-        self._sched(t + cost, self._on_dma_fetched, x, step, t, bus_event=False)
+        x.dma = Dma.MOVING
+        self._schedule(t + self._dma_cost(step), "dat", _HOST, self._on_dma_fetched, (x, step, t))
+
+    def _dma_cost(self, step: AdmaStep) -> int:
+        lat = self._lat
+        return step.fetched * lat.dma_descriptor_fetch_ps + (lat.dma_block_ps if step.error is None else 0)
 
     def _dma_map(self, x: Transfer) -> AdmaStep:
-        if x.adma is not None:
-            try:
-                return x.adma.take(x.block_size)
-            except ValueError:        # descriptor or data address outside the address space
-                return AdmaStep(error=rm.ADMA_ERROR_STATE_ST_FDS)
-        return AdmaStep(segments=x.sdma.segments(x.block_size))
+        if x.adma is None:
+            return AdmaStep(segments=x.sdma.segments(x.block_size))
+        try:
+            step = x.adma.take(x.block_size)
+        except ValueError:        # descriptor or data address outside the address space
+            return AdmaStep(error=_ADMA_FETCH_ERROR)
+        self._regs.set_adma_address(x.adma.descriptor)
+        return step
 
     def _dma_done(self, t: int, x: Transfer, step: AdmaStep, start: int) -> bool:
-        """Common DMA bookkeeping: trace, ADMA error, Int attribute, SDMA boundary. False on error."""
-        x.dma_busy = False
-        ctl = self.ctl
-        ctl.add_trace("dma", start, t, x.cmd.index, direction="read" if x.read else "write",
-                      segments=len(step.segments), descriptors=step.fetched)
+        """Common DMA bookkeeping: trace, ADMA error, Int attribute. False on error."""
+        x.dma = Dma.IDLE
+        self._trace.append(BusEvent("dma", start, t, x.cmd.index, {
+            "direction": "read" if x.read else "write", "segments": len(step.segments), "descriptors": step.fetched}))
         if step.error is not None:
-            ctl.adma_error(step.error, x.adma.descriptor if x.adma else 0)
+            self.adma_error_status = step.error
+            self._regs.set_adma_address(x.adma.descriptor if x.adma else 0)
             self._fail(t, rm.SDHCI_INT_ADMA_ERROR)
             return False
         if step.interrupt:
-            ctl.ints.raise_(rm.SDHCI_INT_DMA_END)
+            self._ints.raise_(rm.SDHCI_INT_DMA_END)
         return True
 
     def _on_dma_fetched(self, t: int, x: Transfer, step: AdmaStep, start: int) -> None:
@@ -254,30 +342,30 @@ class DataEngine:
         if not self._dma_done(t, x, step, start):
             return
         try:
-            x.buffer.append(gather(self.ctl.memory, step.segments))
+            x.buffer.append(gather(self._memory, step.segments))
             x.sendable_ps.append(t)
         except ValueError:
             self._fail(t, rm.SDHCI_INT_ADMA_ERROR)
             return
         x.fetched += 1
         if x.sdma is not None and x.sdma.at_boundary(previous) and x.more_to_fetch():
-            x.dma_paused = True
-            self.ctl.ints.raise_(rm.SDHCI_INT_DMA_END)
+            x.dma = Dma.PAUSED
+            self._ints.raise_(rm.SDHCI_INT_DMA_END)
         self._try_send(t)
         self._dma_fetch(t)
 
     def sdma_resume(self, t: int, address: int) -> None:
         """The driver wrote the next SDMA address: continue from it."""
         x = self.xfer
-        if x is None or x.sdma is None or not x.dma_paused:
+        if x is None or x.sdma is None or x.dma is not Dma.PAUSED:
             return
         x.sdma.address = address
-        x.dma_paused = False
-        t_go = t + self._lat().sdma_resume_ps
+        x.dma = Dma.IDLE
+        t_go = t + self._lat.sdma_resume_ps
         if x.read:
-            self._sched(t_go, self._dma_store_next, x, bus_event=False)
+            self._after(t_go, self._dma_store_next, x)
         else:
-            self._sched(t_go, self._dma_fetch_at, x, bus_event=False)
+            self._after(t_go, self._dma_fetch_at, x)
 
     def _dma_fetch_at(self, t: int, x: Transfer) -> None:
         if x is self.xfer:
@@ -286,104 +374,107 @@ class DataEngine:
     def _try_send(self, t: int) -> None:
         """Start the next write block on DAT if one is buffered and the line is free."""
         x = self.xfer
-        if x is None or x.read or x.bus_busy or x.error or x.stopping or x.gate_ps is None or not x.buffer:
+        if x is None or x.read or x.phase is not Phase.IDLE or not x.running or x.gate_ps is None \
+                or not x.buffer:
             return
-        clock = self.ctl.clock
+        clock = self._clock
         start = clock.next_edge(max(t, x.gate_ps, x.sendable_ps.popleft()))
         data = x.buffer.popleft()
         x.in_flight += 1
-        x.bus_busy = True
-        width, ddr = self.ctl.bus_mode()
+        x.go(Cause.BLOCK_START)
+        width, ddr = self._regs.bus
         end = start + block_cycles(len(data), width, ddr) * clock.period_ps
-        self._sched(end, self._on_write_block_end, x, data, start)
+        self._schedule(end, "dat", _BUS, self._on_write_block_end, (x, data, start))
 
     def _on_write_block_end(self, t: int, x: Transfer, data: bytes, start: int) -> None:
         if x is not self.xfer:
             return
-        ctl = self.ctl
+        slot = self._slot
         block = self.blocks_total
         self.blocks_total += 1
-        width, ddr = ctl.bus_mode()
-        crcs = host_crcs(data, width, ddr) or (0,) * width * (2 if ddr else 1)
-        # Four fault questions per block: skip them all in the common case of no faults.
-        faults = bool(ctl.config.faults)
-        if faults and ctl.fault("data_crc", block=block):
-            crcs = (crcs[0] ^ 1,) + crcs[1:]
-        if x.abort_sent:      # CMD12 reached the card first: this block is cut off, no CRC status
-            ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write", aborted=True)
+        width, ddr = self._regs.bus
+        # Four fault questions per block: skip them all in the common case of none armed.
+        faults = slot.faults_armed
+        corrupt = faults and slot.fault("data_crc", block=block) is not None
+        if not corrupt and _fills_lines(len(data), width, ddr):
+            crcs = _CORRECT_CRCS[width, ddr]        # not computed: nothing needs their values
+        else:
+            crcs = _computed_crcs(data, width, ddr, corrupt)
+        if x.stop in (Stop.SENT, Stop.FINISHED):   # CMD12 reached the card first: cut off, no CRC status
+            self._trace.append(BusEvent("data", start, t, x.cmd.index,
+                                        {"block": x.done, "direction": "write", "aborted": True}))
             x.in_flight -= 1
-            x.bus_busy = False
+            x.go(Cause.CUT_OFF)
             self._finish_abort(t)
             return
-        ctl.add_trace("data", start, t, x.cmd.index, block=x.done, direction="write")
+        self._trace.append(BusEvent("data", start, t, x.cmd.index, {"block": x.done, "direction": "write"}))
+        x.go(Cause.BLOCK_END)
         if faults:
-            ctl.fault("remove_card", block=block)
-        p = ctl.clock.period_ps
-        out = ctl.card.write_block(data, crcs, t, p) if ctl.card_ok() else None
+            slot.fault("remove_card", block=block)
+        p = self._clock.period_ps
+        out = slot.write_block(data, crcs, t, p)
         x.in_flight -= 1
         if x.mode == "pio":
             self._pio_space(t)
         else:
             self._dma_fetch(t)
-        token = None if out is None or (faults and ctl.fault("drop_crc_status", block=block)) else out.token
+        token = None if out is None or (faults and slot.fault("drop_crc_status", block=block)) else out.token
         if token is None:
-            t_err = t + self._lat().crc_status_timeout_cycles * p
-            self._sched(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC, ("crc_status", t))
+            t_err = t + self._lat.crc_status_timeout_cycles * p
+            self._at(t_err, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC, ("crc_status", t))
             return
         t_tok = t + out.token_delay_cycles * p
         t_tok_end = t_tok + bus.CRC_STATUS_BITS * p
-        ctl.add_trace("crc_status", t_tok, t_tok_end, x.cmd.index, status=token, block=x.done)
+        self._trace.append(BusEvent("crc_status", t_tok, t_tok_end, x.cmd.index, {"status": token, "block": x.done}))
         if token != bus.CRC_STATUS_ACCEPTED:
-            self._sched(t_tok_end, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC)
+            self._at(t_tok_end, self._on_data_error, x, rm.SDHCI_INT_DATA_CRC)
             return
         busy_until = out.busy_until_ps if out.busy_until_ps is not None else t_tok_end
-        stretch = faults and ctl.fault("stretch_busy", block=block)
+        stretch = faults and slot.fault("stretch_busy", block=block)
         if stretch:
             busy_until = max(busy_until, t_tok_end) + stretch.stretch_ps
-        last = x.total is not None and x.done + 1 == x.total
-        if last and x.auto12:
+        if x.auto12 and x.total is not None and x.done + 1 == x.total:
             # Auto CMD12 goes out on CMD right after the CRC status; DAT stays busy.
             x.busy_start_ps, x.busy_end_ps = t_tok_end, busy_until
-            x.auto12_state = "running"
-            ctl.issue_auto_cmd12(t_tok_end)
+            x.go(Cause.LAST_BLOCK)
+            self._issue_auto_cmd12(t_tok_end)
             return
         self._watch_busy(t_tok_end, busy_until, x)
 
     def _watch_busy(self, t_start: int, busy_until: int, x: Transfer) -> None:
         """DAT0 busy from t_start until the card releases it, seen at an SD clock edge; data timeout."""
-        ctl = self.ctl
-        t_end = ctl.clock.next_edge(busy_until) if busy_until > t_start else t_start
-        limit = ctl.data_timeout_ps()
-        ctl.set_dat0_busy(t_start, t_end)
+        t_end = self._clock.next_edge(busy_until) if busy_until > t_start else t_start
+        limit = self._regs.data_timeout_ps
+        self.hold_dat0(t_start, t_end)
         if t_end > t_start:   # the card holds DAT0 whatever the host's timeout does: trace it now
-            ctl.add_trace("busy", t_start, t_end, x.cmd.index, block=x.done)
+            self._trace.append(BusEvent("busy", t_start, t_end, x.cmd.index, {"block": x.done}))
         if t_end - t_start > limit:
-            self._sched(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
+            self._at(t_start + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_start))
             return
-        self._sched(t_end, self._on_write_busy_end, x)
+        self._schedule(t_end, "dat", _BUS, self._on_write_busy_end, (x,))
 
     def _on_data_error(self, t: int, x: Transfer, bits: int, timeout: tuple[str, int] | None = None) -> None:
         """A data error fires; `timeout` = (what, start) records the timeout that caused it."""
         if x is self.xfer:
             if timeout is not None:
-                self.ctl.add_trace("timeout", timeout[1], t, x.cmd.index, what=timeout[0], block=x.done)
-            x.bus_busy = x.rx_busy = False
+                self._trace.append(BusEvent("timeout", timeout[1], t, x.cmd.index,
+                                            {"what": timeout[0], "block": x.done}))
+            x.go(Cause.LINE_ERROR)
             self._fail(t, bits)
 
     def _on_write_busy_end(self, t: int, x: Transfer) -> None:
         """The card released DAT0 after a block: next block, or Transfer Complete."""
         if x is not self.xfer:
             return
-        ctl = self.ctl
-        x.bus_busy = False
+        x.go(Cause.BUSY_END)
         self._block_done(x)
-        if x.stopping:
+        if x.stop is not Stop.NONE:
             self._finish_abort(t)
             return
         if x.total is not None and x.done >= x.total:
             self._complete(t)
             return
-        x.gate_ps = t + self._lat().write_gap_cycles * ctl.clock.period_ps
+        x.gate_ps = t + self._lat.write_gap_cycles * self._clock.period_ps
         self._try_send(t)
 
     def auto12_done(self, t: int, busy_until: int | None) -> None:
@@ -391,7 +482,7 @@ class DataEngine:
         x = self.xfer
         if x is None:
             return
-        x.auto12_state = "done"
+        x.go(Cause.AUTO_CMD12_DONE)
         if x.read:
             self._maybe_finish_read(t)
             return
@@ -400,7 +491,7 @@ class DataEngine:
 
     def _block_done(self, x: Transfer) -> None:
         x.done += 1
-        self.ctl.block_count_decrement()
+        self._regs.block_count_decrement()
 
     def _complete(self, t: int) -> None:
         """Transfer Complete: the DAT line is idle and the transfer is over."""
@@ -408,16 +499,17 @@ class DataEngine:
         if x is None:
             return
         if x.sdma is not None:
-            self.ctl.regs["SDMA_SYSTEM_ADDRESS"] = x.sdma.address
+            self._regs.set("SDMA_SYSTEM_ADDRESS", x.sdma.address)
+        x.go(Cause.COMPLETE)
         self.xfer = None
-        t_status = t + self._lat().busy_status_ps
+        t_status = t + self._lat.busy_status_ps
         if t_status > t:
-            self.ctl.schedule(t_status, self._raise_complete, bus_event=False, engine="dat")
+            self._after(t_status, self._raise_complete)
         else:
             self._raise_complete(t)
 
     def _raise_complete(self, t: int) -> None:
-        self.ctl.ints.raise_(rm.SDHCI_INT_DATA_END)
+        self._ints.raise_(rm.SDHCI_INT_DATA_END)
 
     # ---- read path ------------------------------------------------------
     def read_started(self, t_cmd_end: int) -> None:
@@ -426,76 +518,79 @@ class DataEngine:
 
     def _request_block(self, t_ref: int) -> None:
         x = self.xfer
-        if x is None or not x.read or x.rx_busy or not x.more_to_receive():
+        if x is None or not x.read or x.phase is Phase.READ_BLOCK or not x.more_to_receive():
             return
         if len(x.buffer) >= self._slots:
-            x.waiting_space = True
+            if x.phase is not Phase.READ_HELD:
+                x.go(Cause.BUFFER_FULL)
             return
-        x.waiting_space = False
-        ctl = self.ctl
-        p = ctl.clock.period_ps
-        out = ctl.card.read_block(t_ref, p) if ctl.card_ok() else None
-        limit = ctl.data_timeout_ps()
+        x.go(Cause.CARD_SENDS)
+        p = self._clock.period_ps
+        out = self._slot.read_block(t_ref, p)
+        limit = self._regs.data_timeout_ps
         if out is None or out.access_cycles * p > limit:
-            x.rx_busy = True
-            self._sched(t_ref + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_ref))
+            self._at(t_ref + limit, self._on_data_error, x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_ref))
             return
         start = t_ref + out.access_cycles * p
-        width, ddr = ctl.bus_mode()
+        width, ddr = self._regs.bus
         end = start + block_cycles(x.block_size, width, ddr) * p
-        x.rx_busy = True
-        self._sched(end, self._on_read_block_end, x, out, start)
+        self._at(end, self._on_read_block_end, x, out, start)
 
-    def _on_read_block_end(self, t: int, x: Transfer, out, start: int) -> None:
+    def _on_read_block_end(self, t: int, x: Transfer, out: ReadOutcome, start: int) -> None:
         if x is not self.xfer:
             return
-        ctl = self.ctl
+        slot = self._slot
         block = self.blocks_total
         self.blocks_total += 1
-        x.rx_busy = False
-        ctl.add_trace("data", start, t, x.cmd.index, block=x.received, direction="read")
-        width, ddr = ctl.bus_mode()
+        x.go(Cause.BLOCK_END)
+        self._trace.append(BusEvent("data", start, t, x.cmd.index, {"block": x.received, "direction": "read"}))
+        width, ddr = self._regs.bus
         data = out.data
         if len(data) > x.block_size:
             # the host samples the end bit inside the card's longer block: data, not a stop bit
             self._fail(t, rm.SDHCI_INT_DATA_CRC | rm.SDHCI_INT_DATA_END_BIT)
             return
-        ok = len(data) == x.block_size and host_crcs(data, width, ddr) == tuple(out.crcs)
-        if not ok or ctl.fault("data_crc", block=block):
+        # The card's CRCs are those of its data on its bus: the host's match them without being
+        # computed when both frame the block alike.
+        ok = len(data) == x.block_size and (
+            (out.width, out.ddr) == (width, ddr) and _fills_lines(len(data), width, ddr)
+            or host_crcs(data, width, ddr) == out.crcs)
+        if not ok or slot.fault("data_crc", block=block):
             self._fail(t, rm.SDHCI_INT_DATA_CRC)
             return
         x.buffer.append(bytes(data))
         x.received += 1
         self._block_done(x)
         if not x.more_to_receive() and x.total is not None and x.auto12:
-            x.auto12_state = "running"
-            ctl.issue_auto_cmd12(t)
+            x.go(Cause.LAST_BLOCK)
+            self._issue_auto_cmd12(t)
         if x.mode == "pio":
             self._pio_data(t)
         else:
             self._dma_store_next(t, x)
-        if x.stopping:
+        if x.stop is not Stop.NONE:
             self._finish_abort(t)
         else:
             self._request_block(t)
 
     def _pio_data(self, t: int) -> None:
         x = self.xfer
-        if x is None or x.bre or x.ready_pending or not x.buffer:
+        if x is None or x.port is not Port.CLOSED or not x.buffer:
             return
-        x.ready_pending = True
-        self._sched(t + self._lat().buffer_ready_ps, self._on_read_ready, x, bus_event=False)
+        x.port = Port.PENDING
+        self._after(t + self._lat.buffer_ready_ps, self._on_read_ready, x)
 
     def _on_read_ready(self, t: int, x: Transfer) -> None:
-        x.ready_pending = False
-        if x is self.xfer and x.buffer and not x.error:
-            x.bre = True
-            self.ctl.ints.raise_(rm.SDHCI_INT_DATA_AVAIL)
+        if x.port is Port.PENDING:
+            x.port = Port.CLOSED
+        if x is self.xfer and x.buffer and not x.failed:
+            x.port = Port.OPEN
+            self._ints.raise_(rm.SDHCI_INT_DATA_AVAIL)
 
     def port_read(self, t: int, n: int) -> bytes:
         """Bytes read from the Buffer Data Port (zeros unless Buffer Read Enable)."""
         x = self.xfer
-        if x is None or not x.read or x.mode != "pio" or not x.bre:
+        if x is None or not x.read or x.mode != "pio" or x.port is not Port.OPEN:
             return bytes(n)
         block = x.buffer[0]
         chunk = block[x.port_pos:x.port_pos + n]
@@ -503,7 +598,7 @@ class DataEngine:
         if x.port_pos >= len(block):
             x.buffer.popleft()
             x.port_pos = 0
-            x.bre = False
+            x.port = Port.CLOSED
             self._pio_data(t)
             self._slot_freed(t, x)
         return chunk + bytes(n - len(chunk))
@@ -515,7 +610,7 @@ class DataEngine:
         unfinished or, if the first read finishes it, that one through port_read.
         """
         x = self.xfer
-        if x is None or not x.read or x.mode != "pio" or not x.bre:
+        if x is None or not x.read or x.mode != "pio" or x.port is not Port.OPEN:
             return [0] * limit
         count = min(limit, (len(x.buffer[0]) - x.port_pos - 1) // 4)
         if count <= 0:
@@ -525,19 +620,17 @@ class DataEngine:
         return words
 
     def _slot_freed(self, t: int, x: Transfer) -> None:
-        if x.waiting_space:
-            self._request_block(self.ctl.clock.next_edge(t))
+        if x.phase is Phase.READ_HELD:
+            self._request_block(self._clock.next_edge(t))
         self._maybe_finish_read(t)
 
     def _dma_store_next(self, t: int, x: Transfer) -> None:
         """Read DMA: move the oldest buffered block to host memory."""
-        if x is not self.xfer or x.dma_busy or x.dma_paused or not x.buffer or x.error:
+        if x is not self.xfer or x.dma is not Dma.IDLE or not x.buffer or x.failed:
             return
         step = self._dma_map(x)
-        x.dma_busy = True
-        lat = self._lat()
-        cost = step.fetched * lat.dma_descriptor_fetch_ps + (lat.dma_block_ps if step.error is None else 0)
-        self._sched(t + cost, self._on_dma_stored, x, step, t, bus_event=False)
+        x.dma = Dma.MOVING
+        self._after(t + self._dma_cost(step), self._on_dma_stored, x, step, t)
 
     def _on_dma_stored(self, t: int, x: Transfer, step: AdmaStep, start: int) -> None:
         if x is not self.xfer:
@@ -546,39 +639,25 @@ class DataEngine:
         if not self._dma_done(t, x, step, start):
             return
         try:
-            scatter(self.ctl.memory, step.segments, x.buffer.popleft())
+            scatter(self._memory, step.segments, x.buffer.popleft())
         except ValueError:
             self._fail(t, rm.SDHCI_INT_ADMA_ERROR)
             return
         stored = x.received - len(x.buffer)
         more = x.total is None or stored < x.total
         if x.sdma is not None and x.sdma.at_boundary(previous) and more:
-            x.dma_paused = True
-            self.ctl.ints.raise_(rm.SDHCI_INT_DMA_END)
+            x.dma = Dma.PAUSED
+            self._ints.raise_(rm.SDHCI_INT_DMA_END)
         self._slot_freed(t, x)
         self._dma_store_next(t, x)
 
     def _maybe_finish_read(self, t: int) -> None:
         x = self.xfer
-        if x is None or not x.read or x.error or x.rx_busy or x.buffer or x.dma_busy:
+        if x is None or not x.read or x.failed or x.phase is not Phase.IDLE or x.buffer or x.dma is not Dma.IDLE:
             return
-        if x.total is not None and x.received >= x.total and x.auto12_state != "running":
+        if x.total is not None and x.received >= x.total:
             self._complete(t)
 
-    # ---- Present State --------------------------------------------------
-    def present_bits(self) -> int:
-        """Present State bits of the data side."""
-        x = self.xfer
-        if x is None:
-            return 0
-        bits = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_READ if x.read else rm.SDHCI_DATA_INHIBIT
-        if not x.read:
-            bits |= rm.SDHCI_DOING_WRITE
-        if x.bus_busy or x.rx_busy or x.waiting_space or (not x.read and x.gate_ps is not None) \
-                or x.auto12_state == "running":
-            bits |= 0x4   # DAT Line Active
-        if x.bwe:
-            bits |= rm.SDHCI_SPACE_AVAILABLE
-        if x.bre:
-            bits |= rm.SDHCI_DATA_AVAILABLE
-        return bits
+
+def _level_change(t: int) -> None:
+    """Nothing to do: Present State computes DAT0's level; the event only marks the time for pollers."""

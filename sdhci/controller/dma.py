@@ -12,13 +12,7 @@ from dataclasses import dataclass, field
 from sdhci import regmap as rm
 from sdhci.memory import HostMemory
 
-SDMA_BOUNDARY_BASE = 4096          # Block Size bits 14:12: 4 KiB << n
 MAX_DESCRIPTOR_FETCHES = 65_536    # per block: a NOP/link loop becomes an ADMA error
-
-
-def sdma_boundary(block_size_register: int) -> int:
-    """SDMA buffer boundary in bytes from the Block Size register."""
-    return SDMA_BOUNDARY_BASE << ((block_size_register >> 12) & 0x7)
 
 
 class Sdma:
@@ -39,7 +33,7 @@ class Sdma:
         return previous // self.boundary != self.address // self.boundary
 
 
-@dataclass
+@dataclass(slots=True)
 class AdmaStep:
     """What the ADMA2 engine did to supply one block.
 

@@ -7,15 +7,17 @@ bits. Masks use Linux's 32-bit layout: Normal in 15:0, Error in 31:16.
 """
 from __future__ import annotations
 
-from sdhci import regmap as rm
+from collections.abc import Callable
 
+from sdhci import regmap as rm
 
 
 class Interrupts:
     """The six interrupt registers at 0x30..0x3B."""
 
-    def __init__(self, version: int) -> None:
+    def __init__(self, version: int, on_change: Callable[[], None] = lambda: None) -> None:
         self.version = version
+        self._on_change = on_change      # told when the controller sets a status bit
         self.status = 0          # 32-bit: Normal 15:0 (without bit 15), Error 31:16
         self.enable = 0          # Status Enable, same layout
         self.signal = 0          # Signal Enable, same layout
@@ -30,7 +32,10 @@ class Interrupts:
 
     def raise_(self, bits: int) -> None:
         """The controller sets status `bits` (32-bit layout); disabled ones are dropped."""
-        self.status |= bits & self.enable & self._w1c
+        status = self.status | (bits & self.enable & self._w1c)
+        if status != self.status:
+            self.status = status
+            self._on_change()
 
     def clear(self, bits: int) -> None:
         """Write-1-to-clear of `bits` (32-bit layout)."""

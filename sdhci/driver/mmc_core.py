@@ -63,13 +63,17 @@ MMC_SEND_CSD = 9
 MMC_STOP_TRANSMISSION = 12
 MMC_SEND_STATUS = 13
 MMC_BUS_TEST_R = 14
+MMC_SET_BLOCK_COUNT = 23
 MMC_WRITE_BLOCK = 24
 MMC_WRITE_MULTIPLE_BLOCK = 25
 
 MMC_CARD_BUSY = 0x8000_0000      # OCR bit 31: power-up done
 MMC_OCR_SECTOR_MODE = 1 << 30
 
+EXT_CSD_FLUSH_CACHE = 32
 EXT_CSD_CACHE_CTRL = 33
+EXT_CSD_WR_REL_PARAM = 166
+EXT_CSD_WR_REL_PARAM_EN = 1 << 2                  # enhanced reliable write: any size, any alignment
 EXT_CSD_BUS_WIDTH = 183
 EXT_CSD_HS_TIMING = 185
 EXT_CSD_REV = 192
@@ -219,6 +223,7 @@ class MmcExtCsd:
     hs_max_dtr: int
     generic_cmd6_time_ms: int
     cache_size_kib: int
+    rel_param: int = 0       # WR_REL_PARAM, read from revision 5 (eMMC 4.41) on
 
 
 def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
@@ -228,7 +233,8 @@ def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
     and CACHE_SIZE from revision 6 (eMMC 4.5) on; before that the CMD6
     timeout is DEFAULT_CMD6_TIMEOUT_MS and there is no cache. hs_max_dtr is
     what the card type offers; mmc_select_card_type() also needs the host's
-    MMC_CAP_MMC_HIGHSPEED, which mmc_init checks.
+    MMC_CAP_MMC_HIGHSPEED, which mmc_init checks. WR_REL_PARAM is read from
+    revision 5 on.
     """
     rev = ext_csd[EXT_CSD_REV]
     card_type = ext_csd[EXT_CSD_CARD_TYPE]
@@ -247,6 +253,7 @@ def mmc_decode_ext_csd(ext_csd: bytes) -> MmcExtCsd:
         generic_cmd6_time_ms=10 * ext_csd[EXT_CSD_GENERIC_CMD6_TIME] if new_feature else DEFAULT_CMD6_TIMEOUT_MS,
         cache_size_kib=int.from_bytes(ext_csd[EXT_CSD_CACHE_SIZE:EXT_CSD_CACHE_SIZE + 4], "little")
         if new_feature else 0,
+        rel_param=ext_csd[EXT_CSD_WR_REL_PARAM] if rev >= 5 else 0,
     )
 
 

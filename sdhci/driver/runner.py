@@ -8,7 +8,7 @@ exactly as the loop in sdhci.driver.ops would have run them.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Protocol
 
 from sdhci.driver.ops import (
@@ -25,6 +25,12 @@ class Controller(Protocol):
     one call, word i at ``t_ps + i * word_ps``, with exactly the effects of one
     read()/write() per word. The runner uses them when present (PIO moves 16384
     words per 64 KiB), else it makes the single accesses itself.
+
+    And ``run_until_change(offset, width, limit_ps)``: run the model up to
+    ``limit_ps`` but stop right after the first event that changes what a read
+    of that register returns, and say when (None: no change by then). A Poll
+    uses it to skip straight to the read that can see a change, however many
+    events (a whole multi-block transfer) come before it.
     """
 
     def read(self, offset: int, width: int, t_ps: int) -> int: ...
@@ -63,6 +69,14 @@ class AccessCounts:
         return {"read": self.read, "write": self.write, "burst_words": self.burst_words}
 
 
+@dataclass(frozen=True)
+class RunnerSnapshot:
+    """The CPU's clock, the operations executed so far and the access counts (see SyncRunner.snapshot)."""
+    t_ps: int
+    log: tuple[OpRecord, ...]
+    counts: AccessCounts
+
+
 class SyncRunner:
     """Runs driver generators to completion against a controller model, synchronously."""
 
@@ -79,6 +93,16 @@ class SyncRunner:
             MemWrite: self._mem_write, MemRead: self._mem_read, Delay: self._delay, Now: self._now,
             Poll: self._poll,
         }
+
+    def snapshot(self) -> RunnerSnapshot:
+        """Where the CPU is: its time, its log (records are read-only, so they are shared) and its counts."""
+        return RunnerSnapshot(self.t_ps, tuple(self.log), replace(self.counts))
+
+    def restore(self, snapshot: RunnerSnapshot) -> None:
+        """Back to the moment of snapshot()."""
+        self.t_ps = snapshot.t_ps
+        self.log = list(snapshot.log)
+        self.counts = replace(snapshot.counts)
 
     def run(self, routine: DriverGen) -> Any:
         """Drive ``routine`` until it returns; its return value is returned."""
@@ -170,7 +194,8 @@ class SyncRunner:
         # Iteration j (0 = next) reads at next_read + j*period and times out if
         # next_read + j*period + body_ps - start >= timeout_ps, i.e. if it reads at or after last_read.
         last_read = start + timeout_ps - body_ps
-        read, next_event_ps, matches = self.controller.read, self.controller.next_event_ps, op.matches
+        read, matches = self.controller.read, op.matches
+        next_change = self._change_finder(op.offset, op.width)
         iterations = 0
         while True:
             value = read(op.offset, op.width, t)
@@ -184,13 +209,26 @@ class SyncRunner:
                 return self._poll_done(value, iterations, True)
             next_read = t + interval_ps
             to_timeout = max(0, -(-(last_read - next_read) // period))
-            event = next_event_ps()
-            if event is None:
+            change = next_change(next_read + to_timeout * period)
+            if change is None:
                 skip = to_timeout
             else:
-                skip = min(to_timeout, max(0, -(-(event - next_read) // period)))
+                skip = min(to_timeout, max(0, -(-(change - next_read) // period)))
             iterations += skip
             t = next_read + skip * period
+
+    def _change_finder(self, offset: int, width: int) -> Callable[[int], int | None]:
+        """f(limit): the earliest time by `limit` at which the polled register may read differently.
+
+        With the controller's run_until_change, the model runs up to that
+        change (the next read, at or after it, would run those events anyway);
+        else the controller's next event stands for it.
+        """
+        run_until_change = getattr(self.controller, "run_until_change", None)
+        if run_until_change is None:
+            next_event_ps = self.controller.next_event_ps
+            return lambda limit: next_event_ps()
+        return lambda limit: run_until_change(offset, width, limit)
 
     def _poll_done(self, value: int, iterations: int, timed_out: bool) -> PollResult:
         self.counts.read += iterations

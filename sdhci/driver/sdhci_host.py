@@ -31,6 +31,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
+from emmc_card.statecopy import copy_state, restore_state
 from sdhci import regmap as R
 from sdhci.driver.mmc_core import (
     EILSEQ, EIO, ETIMEDOUT, MMC_BUS_TEST_R, MMC_DATA_READ, MMC_POWER_OFF, MMC_RSP_136, MMC_RSP_BUSY,
@@ -249,6 +250,15 @@ class SdhciHost:
                            req_completion_poll=self.req_completion_poll),
             runtime_pm_active=platform.runtime_pm_active,
         )
+
+    # --- snapshots -------------------------------------------------------------
+    def snapshot(self) -> dict:
+        """struct sdhci_host and struct mmc_host as they are now (the platform description stays shared)."""
+        return copy_state(self, (self.platform,))
+
+    def restore(self, snapshot: dict) -> None:
+        """Back to what snapshot() saw; the host operations stay bound to this host."""
+        restore_state(self, snapshot, (self.platform,))
 
     # --- what the host ended up using -------------------------------------
     @property

@@ -11,6 +11,7 @@ Everything random comes from the caller's random.Random.
 from __future__ import annotations
 
 import random
+import string
 
 _FILLER = (
     (6, "mmc0: new HS200 MMC card at address 0001"),
@@ -52,10 +53,24 @@ _DIRECT_PANICS = ("Attempted to kill init! exitcode=0x0000000b",
                   "hung_task: blocked tasks", "softlockup: hung tasks")
 
 
+#: The random fields a template may name, each drawn only when the template uses it.
+_FIELDS = {
+    "pid": lambda rng: rng.randint(100, 32000),
+    "small": lambda rng: rng.randint(1, 9),
+    "cpu": lambda rng: rng.randint(1, 3),
+    "sec": lambda rng: rng.randint(1_600_000_000, 1_800_000_000),
+    "ms": lambda rng: f"{rng.randint(0, 999):03d}",
+}
+_USES = {template: tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+         for template in [t for _, t in _FILLER] + list(_COMMS)}
+
 def _fill(rng: random.Random, template: str) -> str:
-    return template.format(pid=rng.randint(100, 32000), small=rng.randint(1, 9),
-                           cpu=rng.randint(1, 3), sec=rng.randint(1_600_000_000, 1_800_000_000),
-                           ms=f"{rng.randint(0, 999):03d}")
+    names = _USES.get(template)
+    if names is None:
+        names = tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
+    if not names:
+        return template
+    return template.format(**{name: _FIELDS[name](rng) for name in names})
 
 
 def _frame(rng: random.Random, name: str) -> str:
@@ -134,15 +149,17 @@ def panic_text(rng: random.Random, size_bytes: int, uptime_s: float) -> bytes:
     # are earlier, so their "%5lu" seconds are never wider (an upper bound).
     filler: list[tuple[int, str]] = []
     budget = size_bytes - sum(len(line(lv, m, t)) for (lv, m), t in zip(crash, crash_times))
+    frame = len(line(0, "", crash_times[0]))          # "<l>[sssss.uuuuuu] " and the newline, levels are 1 digit
     while budget > 0:
         level, template = rng.choice(_FILLER)
         msg = _fill(rng, template)
-        cost = len(line(level, msg, crash_times[0]))
+        cost = frame + len(msg)
         if cost > budget:
             break
         filler.append((level, msg))
         budget -= cost
-    filler_times = sorted(rng.randint(0, crash_times[0]) for _ in filler)
+    span = crash_times[0] + 1
+    filler_times = sorted(int(rng.random() * span) for _ in filler)
     out = [line(lv, m, t) for (lv, m), t in zip(filler, filler_times)]
     out += [line(lv, m, t) for (lv, m), t in zip(crash, crash_times)]
     total = sum(len(s) for s in out)
