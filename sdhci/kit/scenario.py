@@ -68,6 +68,7 @@ def panic_scenario(session: PanicSession, bring_up: bool = True) -> Scenario:
     cxt = session.mmcpstore
     if not cxt.registered:
         raise ScenarioError("mmcpstore did not register: " + "; ".join(cxt.messages))
+    session.enter_panic(init_end)      # as run_panic_write: the run's seed and entry state from here on
     calls = pstore_panic_calls(session)
     request = next(calls)
     outcome: ScenarioRun | None = None
