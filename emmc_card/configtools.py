@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import tomllib
 import types
 import typing
+from pathlib import Path
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -139,6 +141,20 @@ def from_dict(cls: type[T], data: dict[str, Any], prefix: str = "") -> T:
                 raise err.under(prefix) from None
             raise
     return obj
+
+
+def preset_table(path: Path, table: str) -> dict[str, Any]:
+    """The [table] of a preset file (such as `sdhci-emu rtl calibrate` writes); ConfigError keyed
+    `table` when the file cannot be read, is no TOML or lacks the table."""
+    try:
+        data = tomllib.loads(path.read_text()).get(table)
+    except OSError as err:
+        raise ConfigError(table, f"cannot read preset file {path}: {err.strerror}") from None
+    except tomllib.TOMLDecodeError as err:
+        raise ConfigError(table, f"{path} is not valid TOML: {err}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(table, f"{path} has no [{table}] table")
+    return data
 
 
 def to_dict(obj: Any) -> Any:

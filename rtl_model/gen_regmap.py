@@ -23,8 +23,8 @@ DEFAULT_BASE_CLK_MHZ = 50
 
 
 def rtl_capabilities(base_clk_mhz: int = DEFAULT_BASE_CLK_MHZ) -> int:
-    """Capabilities (0x40) of sdhci_top: PIO only (no SDMA/ADMA2), 8-bit bus,
-    high speed, 3.3 V, 512-byte blocks, embedded slot, TMCLK = base clock in MHz."""
+    """Capabilities (0x40) of sdhci_top: SDMA and ADMA2 (32-bit system bus), 8-bit
+    bus, high speed, 3.3 V, 512-byte blocks, embedded slot, TMCLK = base clock in MHz."""
     if not 1 <= base_clk_mhz <= 63:
         raise ValueError(f"BASE_CLK_MHZ must be 1..63 (6-bit timeout clock field), not {base_clk_mhz}")
     caps = regmap.REGISTER_BY_NAME["CAPABILITIES"]
@@ -34,9 +34,9 @@ def rtl_capabilities(base_clk_mhz: int = DEFAULT_BASE_CLK_MHZ) -> int:
         "BASE_CLOCK_FREQUENCY": base_clk_mhz,
         "MAX_BLOCK_LENGTH": 0,              # 512 bytes
         "SUPPORT_8BIT_EMBEDDED": 1,
-        "ADMA2_SUPPORT": 0,
+        "ADMA2_SUPPORT": 1,
         "HIGH_SPEED_SUPPORT": 1,
-        "SDMA_SUPPORT": 0,
+        "SDMA_SUPPORT": 1,
         "VOLTAGE_SUPPORT_3V3": 1,
         "SLOT_TYPE": 1,                     # embedded slot for one device
     }

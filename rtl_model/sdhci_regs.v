@@ -79,6 +79,16 @@ module sdhci_regs #(
     input  wire         ev_data_timeout,
     input  wire         ev_data_crc,
     input  wire         ev_data_end_bit,
+    // DMA (sdhci_dma): its registers, the fields it reads, its events
+    input  wire [31:0]  sdma_address,
+    input  wire [31:0]  adma_address,
+    input  wire [31:0]  adma_address_hi,
+    input  wire [2:0]   adma_error_status,
+    output wire         dma_enable,
+    output wire [1:0]   dma_select,
+    output wire [2:0]   sdma_boundary,
+    input  wire         ev_dma_int,
+    input  wire         ev_adma_err,
     // pins, for the Present State line levels
     input  wire         cmd_i,
     input  wire [3:0]   dat_i,
@@ -94,6 +104,8 @@ module sdhci_regs #(
         | SDHCI_CAPABILITIES_TIMEOUT_CLOCK_UNIT_MASK   // in MHz
         | ((BASE_CLK_MHZ % 256) << 8)
         | SDHCI_CAPABILITIES_SUPPORT_8BIT_EMBEDDED_MASK
+        | SDHCI_CAPABILITIES_ADMA2_SUPPORT_MASK
+        | SDHCI_CAPABILITIES_SDMA_SUPPORT_MASK
         | SDHCI_CAPABILITIES_HIGH_SPEED_SUPPORT_MASK
         | SDHCI_CAPABILITIES_VOLTAGE_SUPPORT_3V3_MASK
         | (32'd1 << 30);                         // slot type: embedded
@@ -117,6 +129,7 @@ module sdhci_regs #(
     // Status bits this controller can raise.
     localparam [15:0] NORMAL_EVENTS = SDHCI_NORMAL_INTERRUPT_STATUS_COMMAND_COMPLETE_MASK
                                     | SDHCI_NORMAL_INTERRUPT_STATUS_TRANSFER_COMPLETE_MASK
+                                    | SDHCI_NORMAL_INTERRUPT_STATUS_DMA_INTERRUPT_MASK
                                     | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_WRITE_READY_MASK
                                     | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_READ_READY_MASK;
     localparam [15:0] ERROR_EVENTS = SDHCI_ERROR_INTERRUPT_STATUS_COMMAND_TIMEOUT_ERROR_MASK
@@ -126,7 +139,8 @@ module sdhci_regs #(
                                    | SDHCI_ERROR_INTERRUPT_STATUS_DATA_TIMEOUT_ERROR_MASK
                                    | SDHCI_ERROR_INTERRUPT_STATUS_DATA_CRC_ERROR_MASK
                                    | SDHCI_ERROR_INTERRUPT_STATUS_DATA_END_BIT_ERROR_MASK
-                                   | SDHCI_ERROR_INTERRUPT_STATUS_AUTO_CMD_ERROR_MASK;
+                                   | SDHCI_ERROR_INTERRUPT_STATUS_AUTO_CMD_ERROR_MASK
+                                   | SDHCI_ERROR_INTERRUPT_STATUS_ADMA_ERROR_MASK;
     localparam [15:0] AUTO_CMD_EVENTS = SDHCI_AUTO_CMD_ERROR_STATUS_AUTO_CMD12_NOT_EXECUTED_MASK
                                       | SDHCI_AUTO_CMD_ERROR_STATUS_AUTO_CMD_TIMEOUT_ERROR_MASK
                                       | SDHCI_AUTO_CMD_ERROR_STATUS_AUTO_CMD_CRC_ERROR_MASK
@@ -172,7 +186,6 @@ module sdhci_regs #(
     wire wr_ok = wr_en && !wr_err;
 
     // ---- registers ----
-    reg  [31:0]  sdma_address;
     reg  [15:0]  block_size_q, block_count_q;
     reg  [31:0]  argument_q;
     reg  [15:0]  transfer_mode, command;
@@ -183,7 +196,6 @@ module sdhci_regs #(
     reg  [15:0]  normal_status, error_status;
     reg  [15:0]  normal_enable, error_enable, normal_signal, error_signal;
     reg  [15:0]  auto_cmd_status, host_control_2;
-    reg  [63:0]  adma_address;
     reg          issue_pending;   // a command write accepted, engine not yet started
     reg          acmd_pending;    // Auto CMD12 requested, waiting for the CMD line
     reg          acmd_active;     // the command engine runs the Auto CMD12
@@ -272,10 +284,10 @@ module sdhci_regs #(
     assign buf_re = rd_en && !rd_err && (rd_word == SDHCI_BUFFER_DATA_PORT_OFFSET);
 
     // interrupt events of this cycle
-    wire [15:0] normal_ev = {10'd0, ev_buf_rd_ready, ev_buf_wr_ready, 2'b00, ev_xfer_done,
+    wire [15:0] normal_ev = {10'd0, ev_buf_rd_ready, ev_buf_wr_ready, ev_dma_int, 1'b0, ev_xfer_done,
                              dat_cmd_done && !cmd_err_timeout};
     wire [4:0]  acmd_ev = acmd_done ? {cmd_err_index, cmd_err_end, cmd_err_crc, cmd_err_timeout, 1'b0} : 5'd0;
-    wire [15:0] error_ev = {7'd0, (acmd_ev != 5'd0), 1'b0, ev_data_end_bit, ev_data_crc, ev_data_timeout,
+    wire [15:0] error_ev = {6'd0, ev_adma_err, (acmd_ev != 5'd0), 1'b0, ev_data_end_bit, ev_data_crc, ev_data_timeout,
                             dat_cmd_done ? {cmd_err_index, cmd_err_end, cmd_err_crc, cmd_err_timeout} : 4'd0}
                            | force_ev[31:16];
 
@@ -286,7 +298,6 @@ module sdhci_regs #(
                       || (normal_ev != 16'd0) || (error_ev != 16'd0);
     always @(posedge clk) if ((regs_event)) begin
         if (regs_rst) begin
-            sdma_address <= 32'd0;
             block_size_q <= SDHCI_BLOCK_SIZE_RESET;
             block_count_q <= SDHCI_BLOCK_COUNT_RESET;
             argument_q <= SDHCI_ARGUMENT_RESET;
@@ -307,10 +318,7 @@ module sdhci_regs #(
             error_signal <= SDHCI_ERROR_INTERRUPT_SIGNAL_ENABLE_RESET;
             auto_cmd_status <= SDHCI_AUTO_CMD_ERROR_STATUS_RESET;
             host_control_2 <= SDHCI_HOST_CONTROL_2_RESET;
-            adma_address <= 64'd0;
         end else begin
-            if ((wr_ok && wr_word == SDHCI_SDMA_SYSTEM_ADDRESS_OFFSET))
-                sdma_address <= merge(sdma_address, wr_data, wr_strb);
             // Block Size/Count: writes ignored during a transaction (SDHCI
             // v3.00 2.2.2/2.2.3), i.e. while Command Inhibit (DAT) is 1.
             if (wr_ok && wr_word == SDHCI_BLOCK_SIZE_OFFSET && !dat_inhibit_all) begin
@@ -350,10 +358,6 @@ module sdhci_regs #(
             end
             if ((wr_ok && wr_word == SDHCI_AUTO_CMD_ERROR_STATUS_OFFSET))
                 host_control_2 <= new_acmd[31:16] & HOST_CONTROL_2_RW;
-            if ((wr_ok && wr_word == SDHCI_ADMA_SYSTEM_ADDRESS_OFFSET))
-                adma_address[31:0] <= merge(adma_address[31:0], wr_data, wr_strb);
-            if ((wr_ok && wr_word == SDHCI_ADMA_SYSTEM_ADDRESS_HI_OFFSET))
-                adma_address[63:32] <= merge(adma_address[63:32], wr_data, wr_strb);
 
             // Responses: R2 fills bits 119:0; a short response bits 31:0; an
             // Auto CMD12 response bits 127:96.
@@ -379,6 +383,7 @@ module sdhci_regs #(
                 & normal_enable_next
                 & ~(srst_cmd ? SDHCI_NORMAL_INTERRUPT_STATUS_COMMAND_COMPLETE_MASK : 16'd0)
                 & ~(srst_dat ? (SDHCI_NORMAL_INTERRUPT_STATUS_TRANSFER_COMPLETE_MASK
+                                | SDHCI_NORMAL_INTERRUPT_STATUS_DMA_INTERRUPT_MASK
                                 | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_WRITE_READY_MASK
                                 | SDHCI_NORMAL_INTERRUPT_STATUS_BUFFER_READ_READY_MASK) : 16'd0);
             error_status <= ((error_status & ~w1c[31:16]) | (error_ev & error_enable)) & ERROR_EVENTS
@@ -398,6 +403,9 @@ module sdhci_regs #(
     assign read_dir = transfer_mode[4];
     assign auto_cmd12 = (transfer_mode[3:2] == 2'b01);
     assign timeout_n = timeout_control[3:0];
+    assign dma_enable = transfer_mode[0];
+    assign dma_select = host_control_1[4:3];
+    assign sdma_boundary = block_size_q[14:12];
 
     wire [15:0] normal_view = normal_status | {(error_status != 16'd0), 15'd0};
     assign irq = ((normal_status & normal_signal) != 16'd0) || ((error_status & error_signal) != 16'd0);
@@ -425,8 +433,9 @@ module sdhci_regs #(
             SDHCI_NORMAL_INTERRUPT_SIGNAL_ENABLE_OFFSET: rd_data = w_signal;
             SDHCI_AUTO_CMD_ERROR_STATUS_OFFSET: rd_data = w_acmd;
             SDHCI_CAPABILITIES_OFFSET: rd_data = CAPABILITIES;
-            SDHCI_ADMA_SYSTEM_ADDRESS_OFFSET: rd_data = adma_address[31:0];
-            SDHCI_ADMA_SYSTEM_ADDRESS_HI_OFFSET: rd_data = adma_address[63:32];
+            SDHCI_ADMA_ERROR_STATUS_OFFSET: rd_data = {29'd0, adma_error_status};
+            SDHCI_ADMA_SYSTEM_ADDRESS_OFFSET: rd_data = adma_address;
+            SDHCI_ADMA_SYSTEM_ADDRESS_HI_OFFSET: rd_data = adma_address_hi;
             SDHCI_SLOT_INTERRUPT_STATUS_OFFSET: rd_data = {VERSION, 15'd0, irq};
             default: rd_data = 32'd0;
         endcase

@@ -1,6 +1,6 @@
-// sdhci_top: an SD Host Controller (SDHCI v3.00 register map, PIO only) with
-// an AXI4-Lite slave and SD/eMMC pins, for simulation with Icarus Verilog and
-// synthesis with Yosys.
+// sdhci_top: an SD Host Controller (SDHCI v3.00 register map; PIO, SDMA and
+// ADMA2) with an AXI4-Lite slave, an AXI4 master on host memory and
+// SD/eMMC pins, for simulation with Icarus Verilog and synthesis with Yosys.
 //
 // Pins: the engines update their outputs on the clk edge at which sdclk
 // rises; the pad registers below copy them on the next falling edge of clk
@@ -35,6 +35,42 @@ module sdhci_top #(
     output wire [1:0]  s_axil_rresp,
     output wire        s_axil_rvalid,
     input  wire        s_axil_rready,
+    // AXI4 master on host memory (SDMA, ADMA2): sdhci_axi_master
+    output wire        m_axi_awid,
+    output wire [31:0] m_axi_awaddr,
+    output wire [7:0]  m_axi_awlen,
+    output wire [2:0]  m_axi_awsize,
+    output wire [1:0]  m_axi_awburst,
+    output wire        m_axi_awlock,
+    output wire [3:0]  m_axi_awcache,
+    output wire [2:0]  m_axi_awprot,
+    output wire        m_axi_awvalid,
+    input  wire        m_axi_awready,
+    output wire [31:0] m_axi_wdata,
+    output wire [3:0]  m_axi_wstrb,
+    output wire        m_axi_wlast,
+    output wire        m_axi_wvalid,
+    input  wire        m_axi_wready,
+    input  wire        m_axi_bid,
+    input  wire [1:0]  m_axi_bresp,
+    input  wire        m_axi_bvalid,
+    output wire        m_axi_bready,
+    output wire        m_axi_arid,
+    output wire [31:0] m_axi_araddr,
+    output wire [7:0]  m_axi_arlen,
+    output wire [2:0]  m_axi_arsize,
+    output wire [1:0]  m_axi_arburst,
+    output wire        m_axi_arlock,
+    output wire [3:0]  m_axi_arcache,
+    output wire [2:0]  m_axi_arprot,
+    output wire        m_axi_arvalid,
+    input  wire        m_axi_arready,
+    input  wire        m_axi_rid,
+    input  wire [31:0] m_axi_rdata,
+    input  wire [1:0]  m_axi_rresp,
+    input  wire        m_axi_rlast,
+    input  wire        m_axi_rvalid,
+    output wire        m_axi_rready,
     output wire        sdclk,
     output reg         cmd_o,
     output reg         cmd_oe,
@@ -109,6 +145,11 @@ module sdhci_top #(
     wire [31:0] buf_rdata;
     wire        dat_inhibit, dat_line_active, wr_active, rd_active, buf_wr_en, buf_rd_en;
     wire        ev_xfer_done, ev_buf_wr_ready, ev_buf_rd_ready, ev_data_timeout, ev_data_crc, ev_data_end_bit;
+    // the data engine's own view of its buffer, before sdhci_dma (DMA owns the buffer in DMA mode)
+    wire        eng_inhibit, eng_buf_wr_en, eng_buf_rd_en, eng_ev_xfer_done, eng_ev_buf_wr_ready,
+                eng_ev_buf_rd_ready, host_buf_we, host_buf_re;
+    wire [31:0] buf_wdata;
+    wire [3:0]  buf_wstrb;
     wire [7:0]  dat_q;
     wire        dat_oe_q;
 
@@ -121,14 +162,64 @@ module sdhci_top #(
         .xfer_start(xfer_start), .busy_start(busy_start), .cmd_sent(dat_cmd_sent),
         .cmd_rsp_end(cmd_rsp_end), .cmd_done(dat_cmd_done), .cmd_err(dat_cmd_err),
         .acmd_req(acmd_req), .acmd_done(acmd_done), .acmd_err(acmd_err),
-        .buf_we(buf_we), .buf_wdata(wr_data), .buf_wstrb(wr_strb), .buf_re(buf_re),
+        .buf_we(buf_we), .buf_wdata(buf_wdata), .buf_wstrb(buf_wstrb), .buf_re(buf_re),
         .buf_rdata(buf_rdata),
-        .inhibit(dat_inhibit), .line_active(dat_line_active), .wr_active(wr_active),
-        .rd_active(rd_active), .buf_wr_en(buf_wr_en), .buf_rd_en(buf_rd_en),
-        .ev_xfer_done(ev_xfer_done), .ev_buf_wr_ready(ev_buf_wr_ready),
-        .ev_buf_rd_ready(ev_buf_rd_ready), .ev_timeout(ev_data_timeout),
+        .inhibit(eng_inhibit), .line_active(dat_line_active), .wr_active(wr_active),
+        .rd_active(rd_active), .buf_wr_en(eng_buf_wr_en), .buf_rd_en(eng_buf_rd_en),
+        .ev_xfer_done(eng_ev_xfer_done), .ev_buf_wr_ready(eng_ev_buf_wr_ready),
+        .ev_buf_rd_ready(eng_ev_buf_rd_ready), .ev_timeout(ev_data_timeout),
         .ev_crc(ev_data_crc), .ev_end_bit(ev_data_end_bit)
     );
+
+    // ---- DMA: sdhci_dma between the data engine's buffer and the register file, and its AXI4 master ----
+    wire [31:0] sdma_address, adma_address, adma_address_hi;
+    wire [2:0]  adma_error_status, sdma_boundary;
+    wire [1:0]  dma_select;
+    wire        dma_enable, ev_dma_int, ev_adma_err;
+    wire        m_req, m_req_write, m_idle, m_done, m_err, m_rd_beat, m_wr_beat;
+    wire [31:2] m_req_addr;
+    wire [7:0]  m_req_words;
+    wire [31:0] m_rd_data, m_wr_data;
+
+    sdhci_dma u_dma (
+        .clk(clk), .rst_n(rst_n), .srst_all(srst_all), .srst_dat(srst_dat),
+        .wr_en(wr_en), .wr_addr(wr_addr), .wr_data(wr_data), .wr_strb(wr_strb),
+        .sdma_address(sdma_address), .adma_address(adma_address), .adma_address_hi(adma_address_hi),
+        .adma_error_status(adma_error_status),
+        .dma_enable(dma_enable), .dma_select(dma_select), .sdma_boundary(sdma_boundary),
+        .block_size(block_size), .block_count(block_count), .multi_block(multi_block),
+        .block_count_en(block_count_en), .read_dir(read_dir), .xfer_start(xfer_start),
+        .dat_buf_wr_en(eng_buf_wr_en), .dat_buf_rd_en(eng_buf_rd_en),
+        .dat_ev_buf_wr_ready(eng_ev_buf_wr_ready), .dat_ev_buf_rd_ready(eng_ev_buf_rd_ready),
+        .dat_ev_xfer_done(eng_ev_xfer_done), .dat_inhibit(eng_inhibit), .buf_rdata(buf_rdata),
+        .host_buf_we(host_buf_we), .host_buf_wdata(wr_data), .host_buf_wstrb(wr_strb), .host_buf_re(host_buf_re),
+        .buf_we(buf_we), .buf_wdata(buf_wdata), .buf_wstrb(buf_wstrb), .buf_re(buf_re),
+        .buf_wr_en(buf_wr_en), .buf_rd_en(buf_rd_en), .ev_buf_wr_ready(ev_buf_wr_ready),
+        .ev_buf_rd_ready(ev_buf_rd_ready), .ev_xfer_done(ev_xfer_done), .inhibit(dat_inhibit),
+        .ev_dma_int(ev_dma_int), .ev_adma_err(ev_adma_err),
+        .m_req(m_req), .m_req_write(m_req_write), .m_req_addr(m_req_addr), .m_req_words(m_req_words),
+        .m_idle(m_idle), .m_done(m_done), .m_err(m_err), .m_rd_beat(m_rd_beat), .m_rd_data(m_rd_data),
+        .m_wr_data(m_wr_data), .m_wr_beat(m_wr_beat)
+    );
+
+    sdhci_axi_master u_axi_master (
+        .clk(clk), .rst(!rst_n),
+        .req(m_req), .req_write(m_req_write), .req_addr(m_req_addr), .req_words(m_req_words),
+        .idle(m_idle), .done(m_done), .err(m_err), .rd_beat(m_rd_beat), .rd_data(m_rd_data),
+        .wr_data(m_wr_data), .wr_beat(m_wr_beat),
+        .m_axi_awid(m_axi_awid), .m_axi_awaddr(m_axi_awaddr), .m_axi_awlen(m_axi_awlen), .m_axi_awsize(m_axi_awsize),
+        .m_axi_awburst(m_axi_awburst), .m_axi_awlock(m_axi_awlock), .m_axi_awcache(m_axi_awcache),
+        .m_axi_awprot(m_axi_awprot), .m_axi_awvalid(m_axi_awvalid), .m_axi_awready(m_axi_awready),
+        .m_axi_wdata(m_axi_wdata), .m_axi_wstrb(m_axi_wstrb), .m_axi_wlast(m_axi_wlast),
+        .m_axi_wvalid(m_axi_wvalid), .m_axi_wready(m_axi_wready),
+        .m_axi_bid(m_axi_bid), .m_axi_bresp(m_axi_bresp), .m_axi_bvalid(m_axi_bvalid), .m_axi_bready(m_axi_bready),
+        .m_axi_arid(m_axi_arid), .m_axi_araddr(m_axi_araddr), .m_axi_arlen(m_axi_arlen), .m_axi_arsize(m_axi_arsize),
+        .m_axi_arburst(m_axi_arburst), .m_axi_arlock(m_axi_arlock), .m_axi_arcache(m_axi_arcache),
+        .m_axi_arprot(m_axi_arprot), .m_axi_arvalid(m_axi_arvalid), .m_axi_arready(m_axi_arready),
+        .m_axi_rid(m_axi_rid), .m_axi_rdata(m_axi_rdata), .m_axi_rresp(m_axi_rresp), .m_axi_rlast(m_axi_rlast),
+        .m_axi_rvalid(m_axi_rvalid), .m_axi_rready(m_axi_rready)
+    );
+    // ---- end of DMA ----
 
     sdhci_regs #(.BASE_CLK_MHZ(BASE_CLK_MHZ)) u_regs (
         .clk(clk), .rst_n(rst_n),
@@ -148,12 +239,15 @@ module sdhci_top #(
         .xfer_start(xfer_start), .busy_start(busy_start), .dat_cmd_sent(dat_cmd_sent),
         .dat_cmd_done(dat_cmd_done), .dat_cmd_err(dat_cmd_err),
         .acmd_req(acmd_req), .acmd_done(acmd_done), .acmd_err(acmd_err),
-        .buf_we(buf_we), .buf_re(buf_re), .buf_rdata(buf_rdata),
+        .buf_we(host_buf_we), .buf_re(host_buf_re), .buf_rdata(buf_rdata),
         .dat_inhibit(dat_inhibit), .dat_line_active(dat_line_active), .wr_active(wr_active),
         .rd_active(rd_active), .buf_wr_en(buf_wr_en), .buf_rd_en(buf_rd_en),
         .ev_xfer_done(ev_xfer_done), .ev_buf_wr_ready(ev_buf_wr_ready),
         .ev_buf_rd_ready(ev_buf_rd_ready), .ev_data_timeout(ev_data_timeout),
         .ev_data_crc(ev_data_crc), .ev_data_end_bit(ev_data_end_bit),
+        .sdma_address(sdma_address), .adma_address(adma_address), .adma_address_hi(adma_address_hi),
+        .adma_error_status(adma_error_status), .dma_enable(dma_enable), .dma_select(dma_select),
+        .sdma_boundary(sdma_boundary), .ev_dma_int(ev_dma_int), .ev_adma_err(ev_adma_err),
         .cmd_i(cmd_i), .dat_i(dat_i[3:0]), .irq(irq)
     );
 

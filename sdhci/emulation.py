@@ -369,13 +369,8 @@ class PanicSession:
 
     @property
     def restorable(self) -> bool:
-        """Whether every model of the board offers snapshot() and restore().
-
-        The card, the host driver, the runner and host memory do; the
-        controller does from its core rework on. Until then a sweep boots
-        every run afresh (same results, more time).
-        """
-        return callable(getattr(self.controller, "snapshot", None)) and self.config.run.image is None
+        """Whether the board can be snapshotted: every model can, but only over an in-memory medium."""
+        return self.config.run.image is None
 
     def snapshot(self) -> SessionSnapshot:
         """The booted board, to start any number of runs from (restore); call right after initialise()."""

@@ -16,7 +16,11 @@ The ``emu/...`` fingerprints were captured again, deliberately, when the
 emulator began seeding card bring-up from run.boot_seed and the panic from
 run.seed (each seed now starts from the same booted board): by the reworked
 controller, after it had matched c570c4a on the whole matrix. The ``reg/...``
-fingerprints are c570c4a's own.
+fingerprints are c570c4a's own, but ``reg/adma/sdhci-top``: captured again,
+deliberately, when the sdhci-top preset began advertising SDMA and ADMA2
+with its DMA latencies calibrated against the RTL (issue 12); with the
+preset as it was (PIO-only Capabilities, default DMA latencies) the case
+still gives c570c4a's fingerprint.
 
 The cases added with the write run-ahead (EMU_LATE, reg_fallback_cases:
 faults on late blocks, a power cut mid-write, register reads, a Present

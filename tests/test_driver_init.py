@@ -7,6 +7,7 @@ from emmc_card import PRESETS as CARD_PRESETS
 from sdhci import regmap as R
 from sdhci.config import load_config
 from sdhci.driver.ops import Delay, Poll, Read, ReadBurst, Write
+from sdhci.driver.sdhci_host import sdhci_dma_flags, transfer_name
 from sdhci.emulation import EmulationError, PanicSession
 
 TRAN = 4
@@ -80,6 +81,22 @@ def test_transfer_mode_choice_follows_capabilities() -> None:
     assert _init().host.transfer == "adma2"
     assert _init("controller.capabilities.adma2=false").host.transfer == "sdma"
     assert _init("run.transfer='pio'").host.transfer == "pio"
+
+
+def test_dma_choice_from_version_and_capabilities_alone() -> None:
+    # Capabilities bits (SD Host Controller spec v3.00, 2.2.26): SDMA 22, ADMA2 19, 64-bit system bus 28.
+    sdma, adma2, bus64 = 1 << 22, 1 << 19, 1 << 28
+    v1, v3 = 0, 2                                       # Specification Version Number 00h, 02h
+
+    def choice(version: int, caps: int, request: str = "auto", broken_64bit_dma: bool = False) -> str:
+        return transfer_name(sdhci_dma_flags(version, caps, request, broken_64bit_dma))
+
+    assert choice(v3, sdma | adma2) == "adma2"
+    assert choice(v1, sdma | adma2) == "sdma"           # ADMA2 only from v2.00 on
+    assert choice(v3, sdma | adma2, "sdma") == choice(v3, sdma, "auto") == "sdma"
+    assert choice(v3, sdma | adma2, "pio") == choice(v3, 0) == "pio"
+    assert choice(v3, sdma | bus64) == "pio"            # 64-bit DMA without v4 mode: no SDMA
+    assert choice(v3, sdma | bus64, broken_64bit_dma=True) == "sdma"    # a 32-bit DMA mask
 
 
 def test_ddr52_when_board_card_and_host_allow_it() -> None:

@@ -10,12 +10,14 @@ from sdhci.kit.autoconfig import Identity, capabilities_from_registers, controll
 
 
 def test_sdhci_top_capabilities_decode_to_its_preset() -> None:
-    # sdhci_top at 50 MHz reports 0x412432B2 (tests/test_rtl_lint.py derives it bit by bit):
-    # timeout clock 50 MHz, base clock 50 MHz, 512-byte blocks, 8-bit, high speed, 3.3 V, embedded slot.
-    caps = capabilities_from_registers(rm.SDHCI_SPEC_300, 0x412432B2, 0)
+    # sdhci_top at 50 MHz reports 0x416C32B2 (tests/test_rtl_lint.py derives it bit by bit):
+    # timeout clock 50 MHz, base clock 50 MHz, 512-byte blocks, 8-bit, ADMA2, high speed, SDMA,
+    # 3.3 V, embedded slot.
+    caps = capabilities_from_registers(rm.SDHCI_SPEC_300, 0x416C32B2, 0)
     assert (caps.base_clock_mhz, caps.timeout_clock, caps.timeout_clock_unit_mhz) == (50, 50, True)
     assert (caps.bus_8bit, caps.high_speed, caps.voltage_3v3, caps.slot_type) == (True, True, True, 1)
-    assert not (caps.sdma or caps.adma2 or caps.voltage_1v8 or caps.ddr50 or caps.bus_64bit)
+    assert caps.sdma and caps.adma2
+    assert not (caps.voltage_1v8 or caps.ddr50 or caps.bus_64bit)
     assert caps == rtl_controller(50).capabilities
 
 

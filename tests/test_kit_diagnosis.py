@@ -9,10 +9,10 @@ import struct
 
 from emmc_card.crc import crc7
 from sdhci import regmap as rm
-from sdhci.driver.ops import Poll, PollResult, Read, ReadBurst, Write
+from sdhci.driver.ops import MemRead, Poll, PollResult, Read, ReadBurst, Write
 from sdhci.driver.runner import OpRecord
 from sdhci.kit.bfm import BusRecord, response_check
-from sdhci.kit.diagnosis import diagnose, errno_names, status_names
+from sdhci.kit.diagnosis import card_status_names, diagnose, errno_names, status_names
 
 P = 20_000
 
@@ -34,6 +34,10 @@ def r2(cid: bytes) -> bytes:
 def test_names() -> None:
     assert status_names(0x00028001) == "Command Complete | Error Interrupt | Command CRC Error"
     assert errno_names("CMD9 (arg 0x00010000) failed with -84") == "CMD9 (arg 0x00010000) failed with -84 (EILSEQ)"
+    # R1 card status (JESD84-B51 device status): CURRENT_STATE in 12:9, the rest bit by bit
+    assert card_status_names(0x0000_0900) == "CURRENT_STATE tran | READY_FOR_DATA"
+    assert card_status_names(0x8000_0E00) == "CURRENT_STATE prg | ADDRESS_OUT_OF_RANGE"
+    assert card_status_names(0x0040_0080 | 15 << 9) == "CURRENT_STATE 15 | SWITCH_ERROR | ILLEGAL_COMMAND"
 
 
 def test_crc_error_on_a_correct_r2_is_a_controller_defect() -> None:
@@ -103,6 +107,24 @@ def test_stale_buffer_data_port_word() -> None:
     assert diagnose(records, log) == []
 
 
+def test_stale_dma_word_in_host_memory() -> None:
+    # A two-block CMD18 by ADMA2: the driver loads the 1024 bytes from host memory after Transfer
+    # Complete; the controller's master stored word 3 of the second block as word 2 again.
+    blocks = [bytes(range(256)) * 2, bytes(range(255, -1, -1)) * 2]
+    records = [BusRecord("command", 0, 48 * P, 18, {})] + [
+        BusRecord("data", (60 + 540 * k) * P, (590 + 540 * k) * P, 18,
+                  {"block": k, "direction": "read", "data": blocks[k], "crcs": ()}) for k in range(2)]
+    stored = bytearray(b"".join(blocks))
+    stored[512 + 12:512 + 16] = stored[512 + 8:512 + 12]
+    log = [cmd_write(18, 0), OpRecord(MemRead(0x8010_0000, 1024), 1200 * P, 1200 * P, bytes(stored))]
+    word2, word3 = (struct.unpack_from("<I", blocks[1], 4 * i)[0] for i in (2, 3))
+    assert diagnose(records, log) == [
+        f"DMA read data in host memory at 0x8010020C was 0x{word2:08X} when the driver loaded it at 24.000 us, "
+        f"but the card sent 0x{word3:08X} (data: block 1 of CMD18, word 3; 1 of 256 words wrong): controller defect"]
+    log[1] = OpRecord(MemRead(0x8010_0000, 1024), 1200 * P, 1200 * P, b"".join(blocks))
+    assert diagnose(records, log) == []
+
+
 def test_response_register_against_the_wire() -> None:
     status = 0x0000_0900                              # tran, READY_FOR_DATA
     token = bytes([13]) + status.to_bytes(4, "big")
@@ -112,5 +134,6 @@ def test_response_register_against_the_wire() -> None:
     assert diagnose(records, good) == []
     bad = [cmd_write(13, 0), OpRecord(Read(rm.SDHCI_RESPONSE, 32), 100 * P, 103 * P, 0x0000_0B00)]
     assert diagnose(records, bad) == [
-        "Response register 0x10 read 0x00000B00 at 2.000 us after CMD13, but the card sent 0x00000900 there "
-        "(card status, response at 1.000 us): controller defect"]
+        "Response register 0x10 read 0x00000B00 (CURRENT_STATE data | READY_FOR_DATA) at 2.000 us after CMD13, "
+        "but the card sent 0x00000900 (CURRENT_STATE tran | READY_FOR_DATA) there (card status, response at "
+        "1.000 us): controller defect"]

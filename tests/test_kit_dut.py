@@ -26,6 +26,7 @@ def test_minimal_description_takes_the_defaults(tmp_path: Path) -> None:
     assert (desc.simulator, desc.clock.name, desc.clock.period_ps, desc.reset.active_low) == ("icarus", "clk", 20_000, True)
     assert (desc.bus.kind, desc.bus.prefix, desc.sd.width) == ("axi4-lite", "s_axil", 8)
     assert desc.sd.pin_map()["dat_i"] == "dat_i"
+    assert desc.dma.prefix == ""                       # no DMA master unless described
 
 
 def test_full_description(tmp_path: Path) -> None:
@@ -49,8 +50,10 @@ spacing_clocks = 2
 prefix = "sd"
 width = 4
 pins = { dat_i = "sd_dat_in" }
+[dma]
+prefix = "m_axi"
 '''))
-    assert desc.clock.period_ps == 10_000 and desc.bus.spacing_clocks == 2
+    assert desc.clock.period_ps == 10_000 and desc.bus.spacing_clocks == 2 and desc.dma.prefix == "m_axi"
     assert desc.sd.pin_map() == {"sdclk": "sd_sdclk", "cmd_o": "sd_cmd_o", "cmd_oe": "sd_cmd_oe", "cmd_i": "sd_cmd_i",
                                  "dat_o": "sd_dat_o", "dat_oe": "sd_dat_oe", "dat_i": "sd_dat_in"}
     # the description crosses into the simulator as a dict and comes back the same
@@ -68,6 +71,8 @@ pins = { dat_i = "sd_dat_in" }
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[bus]\nkind = "wishbone"\n', "bus.kind"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[clock]\nmhz = 0\n', "clock.mhz"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[bus]\npause = [1, 0]\n', "bus.pause"),
+    ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[dma]\nprefix = "m axi"\n', "dma.prefix"),
+    ('toplevel = "a"\nsources = ["rtl/a.sv"]\n[dma]\nwidth = 64\n', "dma.width"),
     ('toplevel = "a"\nsources = ["rtl/a.sv"]\ncolour = "red"\n', "colour"),
 ])
 def test_bad_description_names_the_key(tmp_path: Path, text: str, key: str) -> None:
@@ -88,6 +93,7 @@ def test_builtin_duts_use_the_packaged_rtl() -> None:
     top, apb = builtin_dut("sdhci-top"), builtin_dut("sdhci-apb-top")
     assert top.toplevel == "sdhci_top" and top.bus.kind == "axi4-lite"
     assert apb.toplevel == "sdhci_apb_top" and apb.bus.kind == "apb" and apb.bus.prefix == "s_apb"
+    assert top.dma.prefix == apb.dma.prefix == "m_axi"
     names = {Path(s).name for s in top.sources}
     assert {"sdhci_top.v", "sdhci_apb_top.v", "sdhci_dat.v"} <= names and names == {p.name for p in rtl_sources()}
 
@@ -112,6 +118,7 @@ def test_emmc_card_is_simulator_free() -> None:
     (["panic-write", "--controller", "nothere.toml"],
      "configuration: controller_preset: cannot read preset file nothere.toml: No such file or directory"),
     (["panic-write", "--controller", "bad.toml"], "configuration: controller_preset: bad.toml has no [controller] table"),
+    (["rtl", "compare", "--controller", "bad.toml"], "argument --controller: bad.toml has no [controller] table"),
     (["rtl", "compare", "--busy-onset-r1b", "3"], "argument --busy-onset-r1b: must lie in 0..2 cells"),
     (["rtl", "compare", "--define", "1X"], "argument --define: '1X' is not NAME or NAME=VALUE"),
     (["rtl", "compare", "--sim", "vcs"], "argument --sim: invalid choice: 'vcs' (choose from 'icarus', 'verilator')"),

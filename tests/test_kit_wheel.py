@@ -28,8 +28,9 @@ def test_wheel_installs_and_compares_from_an_empty_directory(tmp_path: Path) -> 
         names = set(zf.namelist())
         meta = Parser().parsestr(zf.read(next(n for n in names if n.endswith("METADATA"))).decode())
     # the RTL and the GTKWave files are package data; the BFM left emmc_card for the kit
-    assert {"sdhci/kit/rtl/sdhci_top.v", "sdhci/kit/rtl/sdhci_apb_top.v", "sdhci/kit/rtl/sdhci_regmap.vh",
-            "sdhci/kit/waves/rtl.gtkw", "sdhci/kit/bfm.py"} <= names
+    rtl = {f"sdhci/kit/rtl/{p.name}" for p in (ROOT / "rtl_model").glob("*.v*")}
+    assert {"sdhci/kit/rtl/sdhci_dma.v", "sdhci/kit/rtl/sdhci_axi_master.v", "sdhci/kit/rtl/sdhci_crc.vh"} <= rtl
+    assert rtl | {"sdhci/kit/waves/rtl.gtkw", "sdhci/kit/bfm.py", "sdhci/kit/host_memory.py"} <= names
     assert "emmc_card/bfm.py" not in names
     requires = meta.get_all("Requires-Dist")
     core = [r for r in requires if "extra ==" not in r]
@@ -50,5 +51,6 @@ def test_wheel_installs_and_compares_from_an_empty_directory(tmp_path: Path) -> 
     result = json.loads(done.stdout)
     assert done.returncode == 0 and result["passed"], result["diagnosis"]
     assert result["image_identical"] and result["commands_identical"]
+    assert result["transfer"] == "adma2"                      # sdhci.c's choice: the DMA RTL shipped too
     assert (work / "sim_build").is_dir()
     assert not list(installed.rglob("sim_build")) and not list(installed.rglob("results.xml"))

@@ -10,7 +10,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 RTL = ROOT / "rtl_model"
-SOURCES = ["sdhci_top.v", "sdhci_apb_top.v", "sdhci_axil.v", "sdhci_regs.v", "sdhci_clkdiv.v", "sdhci_cmd.v", "sdhci_dat.v"]
+SOURCES = ["sdhci_top.v", "sdhci_apb_top.v", "sdhci_axil.v", "sdhci_regs.v", "sdhci_clkdiv.v", "sdhci_cmd.v",
+           "sdhci_dat.v", "sdhci_dma.v", "sdhci_axi_master.v"]
 
 
 def run(cmd: list[str], cwd: Path = RTL) -> subprocess.CompletedProcess:
@@ -52,7 +53,8 @@ def test_regmap_header_matches_sdhci_regmap() -> None:
 def test_capabilities_follow_base_clock() -> None:
     from rtl_model.gen_regmap import rtl_capabilities
     # 50 MHz: timeout clock 50 (0x32) in MHz (bit 7), base clock 0x32 in 15:8,
-    # 8-bit (18), high speed (21), 3.3 V (24), embedded slot (31:30 = 01).
-    assert rtl_capabilities(50) == 0x32 | 0x80 | 0x3200 | 1 << 18 | 1 << 21 | 1 << 24 | 1 << 30 == 0x412432B2
+    # 8-bit (18), ADMA2 (19), high speed (21), SDMA (22), 3.3 V (24), embedded slot (31:30 = 01).
+    assert rtl_capabilities(50) == (0x32 | 0x80 | 0x3200 | 1 << 18 | 1 << 19 | 1 << 21 | 1 << 22 | 1 << 24
+                                    | 1 << 30) == 0x416C32B2
     with pytest.raises(ValueError, match="1..63"):
         rtl_capabilities(64)

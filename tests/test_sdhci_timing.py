@@ -209,3 +209,24 @@ def test_pio_block_start_latency() -> None:
     sendable = port_writes[-1] + lat
     assert len(port_writes) == 128
     assert (data.start_ps - ctl.clock.edge0_ps) % P == 0 and 0 <= data.start_ps - sendable < P
+
+
+def test_polling_dat0_after_an_r1_switch_ends_when_the_card_lets_go() -> None:
+    # Linux may send CMD6 as R1 and poll DAT[0] in Present State itself; the controller does not watch
+    # that busy, yet the level must change when the card releases DAT0, and a poll must see it then
+    # (not jump to its timeout).
+    from sdhci.driver.ops import Poll
+    from sdhci.driver.platform import platform_preset
+    from sdhci.driver.runner import SyncRunner
+    ctl, h = _ready()
+    h.command(6, 0x03210100, R1)                 # SWITCH, write byte 33 (CACHE_CTRL) = 1, as R1: no busy wait
+    resp = events(ctl.trace, "response", 6)[-1]      # init_card sent one for the bus width
+    busy_end = ctl.slot.card.busy_until_ps        # the card's own release time
+    assert busy_end > resp.end_ps + 10 * P
+    runner = SyncRunner(ctl, ctl.memory, platform_preset("arm64-soc"), t_ps=h.t)
+    dat0 = rm.SDHCI_DATA_0_LVL_MASK
+    result = runner.execute(Poll(rm.SDHCI_PRESENT_STATE, 32, dat0, dat0, interval_ns=1_000, timeout_ns=10**9))
+    assert not result.timed_out and result.value & dat0
+    # The first read at or after the release (next SD clock edge) sees DAT0 high: within one interval of it.
+    edge = ctl.clock.next_edge(busy_end)
+    assert edge <= runner.log[-1].end_ps - runner.platform.mmio_read_ps < edge + 1_000_000 + runner.platform.mmio_read_ps

@@ -18,23 +18,13 @@ import time
 from sdhci.analysis.execute import InProcess, LocalPool
 from sdhci.analysis.spec import load_sweep
 from sdhci.analysis.sweep import run_sweep
+from sdhci.bench import REFERENCE_LOOP, reference_loop_s
 from sdhci.config import load_config
 from sdhci.emulation import PanicSession
 
 #: The target: runs a minute with -j 2, on a machine whose reference loop takes REFERENCE_LOOP_S.
 TARGET_RUNS_PER_MINUTE = 10_000
 REFERENCE_LOOP_S = 1.2
-
-
-def reference_loop_s() -> float:
-    """Seconds of `for i in range(10_000_000): pass`, the best of three."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        for _ in range(10_000_000):
-            pass
-        best = min(best, time.perf_counter() - start)
-    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -57,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
     own_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     worker_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss if args.jobs > 1 else own_kib
     restorable = PanicSession(load_config(None, [])).restorable
-    print(f"reference loop (for i in range(10_000_000): pass): {loop:.3f} s")
+    print(f"reference loop ({REFERENCE_LOOP}, at module level): {loop:.3f} s")
     print(f"sweep: {outcome.rows} runs of the default configuration (seeds 1..{args.runs}), -j {args.jobs}")
     print(f"wall {wall:.1f} s: {per_minute:,.0f} runs per minute")
     print(f"target: {TARGET_RUNS_PER_MINUTE:,} a minute at -j 2 where the loop takes {REFERENCE_LOOP_S} s; "

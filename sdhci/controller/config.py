@@ -92,7 +92,7 @@ class Capabilities:
 class Latencies:
     """The controller's own pipeline latencies (not bus framing; that is in emmc_card.bus).
 
-    Calibrate against RTL (DESIGN.md decision 4). Cycles are SD clock cycles.
+    Calibrated against RTL (docs/controller.md, controller/rtl_calibration.py). Cycles are SD clock cycles.
     """
 
     internal_clock_stable_ps: int = 10_000_000   # Internal Clock Enable -> Internal Clock Stable

@@ -17,6 +17,7 @@ import struct
 from collections.abc import Callable, Sequence
 
 from emmc_card import EmmcCard
+from emmc_card.statecopy import copy_states, restore_states
 from sdhci import regmap as rm
 from sdhci.controller.clock import SdClock
 from sdhci.controller.command_engine import CommandEngine
@@ -74,6 +75,19 @@ class SdhciController:
         self.commands.data = self.data
         self._readers = self._build_readers()
         self._reset_all(0)
+
+    # ---- snapshots ----------------------------------------------------------
+    def _parts(self) -> tuple[object, ...]:
+        """The controller and every part that changes as it runs, each restored in place."""
+        return (self, self.scheduler, self.regs, self.clock, self.ints, self.slot, self.commands, self.data)
+
+    def snapshot(self) -> list[dict]:
+        """Every part's state, copied in one pass (the card and host memory keep snapshots of their own)."""
+        return copy_states(self._parts(), (self.config, self.card, self.memory))
+
+    def restore(self, snapshot: list[dict]) -> None:
+        """Back to what snapshot() saw: the same objects, so scheduled events and register readers stay bound."""
+        restore_states(self._parts(), snapshot, (self.config, self.card, self.memory))
 
     def _reset_all(self, t: int) -> None:
         self.regs.reset()

@@ -148,8 +148,9 @@ class DataEngine:
     def hold_dat0(self, start: int, end: int) -> None:
         """DAT0 is held low over [start, end) (Present State DAT[0] level)."""
         self._dat0_busy = (start, end)
-        if start > self._scheduler.now:     # a level change a poller must not jump over
-            self._scheduler.schedule(start, "dat", True, _level_change)
+        for edge in (start, end):           # level changes a poller of Present State must not jump over
+            if edge > self._scheduler.now:
+                self._scheduler.schedule(edge, "dat", True, _level_change)
 
     def reset(self) -> None:
         """Software Reset for DAT: the transfer is gone."""

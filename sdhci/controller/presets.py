@@ -6,10 +6,9 @@ rtl_calibration, which itself builds on config.py's dataclasses.
 from __future__ import annotations
 
 import copy
-import tomllib
 from pathlib import Path
 
-from emmc_card.configtools import ConfigError, from_dict
+from emmc_card.configtools import ConfigError, from_dict, preset_table
 from sdhci import regmap as rm
 from sdhci.controller.config import Capabilities, ControllerConfig
 from sdhci.controller.rtl_calibration import rtl_controller
@@ -43,14 +42,6 @@ def controller_preset(name: str) -> ControllerConfig:
 
 
 def _preset_file(path: Path) -> ControllerConfig:
-    try:
-        table = tomllib.loads(path.read_text()).get("controller")
-    except OSError as err:
-        raise ConfigError("controller", f"cannot read preset file {path}: {err.strerror}") from None
-    except tomllib.TOMLDecodeError as err:
-        raise ConfigError("controller", f"{path} is not valid TOML: {err}") from None
-    if not isinstance(table, dict):
-        raise ConfigError("controller", f"{path} has no [controller] table")
-    config = from_dict(ControllerConfig, table, "controller")
+    config = from_dict(ControllerConfig, preset_table(path, "controller"), "controller")
     config.validate()
     return config

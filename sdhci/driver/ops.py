@@ -1,4 +1,4 @@
-"""Sans-IO operations the driver yields and a runner executes (DESIGN.md decisions 1 and 7).
+"""Sans-IO operations the driver yields and a runner executes (docs/interfaces.md).
 
 A driver routine is a generator: it ``yield``s one of these objects and gets
 the result back from ``send()``. The same program runs against the Python

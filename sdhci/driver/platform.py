@@ -1,15 +1,16 @@
 """The CPU/interconnect side of a platform: what a register access costs, where buffers live.
 
 The SD bus is timed exactly by the controller model; the host's own costs
-are parameters (DESIGN.md decision 4). The presets are estimates of typical
+are parameters, calibrated rather than derived (docs/kit.md). The presets are estimates of typical
 systems, to be calibrated against measurements or RTL; every number says
 what it stands for.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from pathlib import Path
 
-from emmc_card.configtools import ConfigError
+from emmc_card.configtools import ConfigError, from_dict, preset_table
 from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, clk_ps
 
 
@@ -111,9 +112,14 @@ PLATFORM_PRESETS: dict[str, PlatformConfig] = {
 
 
 def platform_preset(name: str) -> PlatformConfig:
-    """A copy of the named platform preset; ConfigError for an unknown name."""
+    """A copy of the named platform preset, or the [platform] table of a preset file (NAME.toml:
+    the register costs `sdhci-emu rtl calibrate` measured on the DUT's bus); ConfigError for an
+    unknown name or a file without the table."""
+    if name.endswith(".toml"):
+        return from_dict(PlatformConfig, preset_table(Path(name), "platform"), "platform")
     try:
         return replace(PLATFORM_PRESETS[name])
     except KeyError:
         raise ConfigError("platform.preset",
-                          f"unknown platform {name!r} (known: {', '.join(PLATFORM_PRESETS)})") from None
+                          f"unknown platform {name!r} (known: {', '.join(PLATFORM_PRESETS)}, "
+                          f"or a FILE.toml)") from None

@@ -165,6 +165,37 @@ def sdhci_get_vdd_value(vdd: int) -> int:
     return 0
 
 
+def sdhci_dma_flags(version: int, caps: int, request: Transfer = "auto", broken_64bit_dma: bool = False) -> int:
+    """The DMA flags sdhci_setup_host() chooses from Version (spec number) and Capabilities.
+
+    SDHCI_USE_SDMA and SDHCI_USE_ADMA where advertised (ADMA2 from v2.00 on),
+    SDHCI_USE_64_BIT_DMA for a 64-bit host unless the platform's DMA mask is
+    32-bit, and no SDMA with 64-bit DMA (no v4 mode). A requested mode works
+    as SDHCI_QUIRK_BROKEN_DMA / SDHCI_QUIRK_BROKEN_ADMA would on the other.
+    """
+    flags = 0
+    if caps & R.SDHCI_CAN_DO_SDMA and request not in ("pio", "adma2"):
+        flags |= SDHCI_USE_SDMA
+    if version >= R.SDHCI_SPEC_200 and caps & R.SDHCI_CAN_DO_ADMA2 and request not in ("pio", "sdma"):
+        flags |= SDHCI_USE_ADMA
+    if caps & R.SDHCI_CAN_64BIT:                                # sdhci_can_64bit_dma() without v4 mode
+        flags |= SDHCI_USE_64_BIT_DMA
+    if flags & (SDHCI_USE_SDMA | SDHCI_USE_ADMA) and broken_64bit_dma:
+        flags &= ~SDHCI_USE_64_BIT_DMA                          # sdhci_set_dma_mask(): 32-bit mask
+    if flags & SDHCI_USE_64_BIT_DMA:                            # SDMA does not support 64-bit DMA if v4 mode not set
+        flags &= ~SDHCI_USE_SDMA
+    return flags
+
+
+def transfer_name(flags: int) -> str:
+    """'adma2', 'sdma' or 'pio': how data moves with these host flags."""
+    if flags & SDHCI_USE_ADMA:
+        return "adma2"
+    if flags & SDHCI_USE_SDMA:
+        return "sdma"
+    return "pio"
+
+
 #: sdhci_dumpregs(): the registers it reads, in the order of its pr_err() lines (width in bits).
 SDHCI_DUMPREGS = (
     (R.SDHCI_DMA_ADDRESS, 32), (R.SDHCI_HOST_VERSION, 16), (R.SDHCI_BLOCK_SIZE, 16), (R.SDHCI_BLOCK_COUNT, 16),
@@ -234,11 +265,7 @@ class SdhciHost:
     @property
     def transfer(self) -> str:
         """'adma2', 'sdma' or 'pio': how data moves with the flags sdhci_setup_host chose."""
-        if self.flags & SDHCI_USE_ADMA:
-            return "adma2"
-        if self.flags & SDHCI_USE_SDMA:
-            return "sdma"
-        return "pio"
+        return transfer_name(self.flags)
 
     @property
     def bus_width(self) -> int:
@@ -275,19 +302,8 @@ class SdhciHost:
         self.caps = yield Read(R.SDHCI_CAPABILITIES, 32)
         if self.version >= R.SDHCI_SPEC_300:
             self.caps1 = yield Read(R.SDHCI_CAPABILITIES_1, 32)
-        flags = 0
-        # The requested transfer mode works as SDHCI_QUIRK_BROKEN_DMA / SDHCI_QUIRK_BROKEN_ADMA would.
-        if self.caps & R.SDHCI_CAN_DO_SDMA and self.transfer_request not in ("pio", "adma2"):
-            flags |= SDHCI_USE_SDMA
-        if (self.version >= R.SDHCI_SPEC_200 and self.caps & R.SDHCI_CAN_DO_ADMA2
-                and self.transfer_request not in ("pio", "sdma")):
-            flags |= SDHCI_USE_ADMA
-        if self.caps & R.SDHCI_CAN_64BIT:                       # sdhci_can_64bit_dma() without v4 mode
-            flags |= SDHCI_USE_64_BIT_DMA
-        if flags & (SDHCI_USE_SDMA | SDHCI_USE_ADMA) and self.platform.quirk_broken_64bit_dma:
-            flags &= ~SDHCI_USE_64_BIT_DMA                      # sdhci_set_dma_mask(): 32-bit mask
-        if flags & SDHCI_USE_64_BIT_DMA:                        # SDMA does not support 64-bit DMA if v4 mode not set
-            flags &= ~SDHCI_USE_SDMA
+        flags = sdhci_dma_flags(self.version, self.caps, self.transfer_request,
+                                self.platform.quirk_broken_64bit_dma)
         if self.transfer_request == "sdma" and not flags & SDHCI_USE_SDMA:
             raise HostSetupError("transfer 'sdma' requested but the host cannot use SDMA (no capability, "
                                  "or 64-bit DMA without v4 mode)")

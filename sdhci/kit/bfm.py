@@ -15,7 +15,10 @@ of `dat_i`); every value the BFM drives is masked to it.
 
 Timing comes from the card model (its `timing` keys: NCR, NID, NAC, CRC
 status delay, program and busy times) and from `BfmTiming` (when DAT0 busy
-starts after an R1b response or a CRC status token). Writes are taken in
+starts after an R1b response or a CRC status token). The card keeps its own
+clock, `card_time_offset_ps` ahead of the simulator's: 0 unless the card was
+brought up elsewhere (the directed benches' bring-up shortcut,
+sdhci.kit.env.KitEnv.bring_up_shortcut) and continues from its own time. Writes are taken in
 `block_len` (512) byte blocks, SDR only, on the width CMD6 set in the card.
 
 Every token on the wire is recorded in `EmmcBfm.records` (`BusRecord`):
@@ -216,8 +219,9 @@ class EmmcBfm:
 
     def __init__(self, card: EmmcCard, bus: EmmcBus | None = None, *, faults: BfmFaults | None = None,
                  timing: BfmTiming | None = None, block_len: int = DEFAULT_BLOCK_LEN,
-                 log: logging.Logger | None = None, **pins: Any) -> None:
+                 log: logging.Logger | None = None, card_time_offset_ps: int = 0, **pins: Any) -> None:
         self.card = card
+        self.card_time_offset_ps = card_time_offset_ps
         self.bus = bus if bus is not None else EmmcBus(**pins)
         b = self.bus
         self.sdclk, self.cmd_o, self.cmd_oe, self.cmd_i = b.sdclk, b.cmd_o, b.cmd_oe, b.cmd_i
@@ -277,6 +281,10 @@ class EmmcBfm:
         if self.violations:
             lines = "\n".join(f"  {v.t_ps} ps {v.code}: {v.message}" for v in self.violations)
             raise ProtocolViolationError(f"{len(self.violations)} SD bus protocol violation(s):\n{lines}")
+
+    def card_now_ps(self) -> int:
+        """The card's time now (the simulator's plus card_time_offset_ps), for the card model's queries."""
+        return _now_ps() + self.card_time_offset_ps
 
     # -- helpers ------------------------------------------------------------
 
@@ -361,7 +369,7 @@ class EmmcBfm:
         self._expect_write_data = False
         if index == STOP_TRANSMISSION and self._read_task is not None and not self._read_task.done():
             self._read_stop_ps = end_ps + NST * period
-        outcome = self.card.command(token, end_ps, period)
+        outcome = self.card.command(token, end_ps + self.card_time_offset_ps, period)
         if outcome.response is not None and (index, occurrence) not in self.faults.drop_response:
             cocotb.start_soon(self._send_response(index, outcome))
         elif outcome.busy_until_ps is not None:
@@ -413,20 +421,22 @@ class EmmcBfm:
 
     # -- busy on DAT0 -------------------------------------------------------
 
-    def _hold_busy(self, until_ps: int, onset_cells: int = 0) -> None:
-        """Hold DAT0 low from `onset_cells` falling edges from now until `until_ps` (extended if busy)."""
+    def _hold_busy(self, until_card_ps: int, onset_cells: int = 0) -> None:
+        """Hold DAT0 low from `onset_cells` falling edges from now until the card's `until_card_ps`
+        (extended if busy)."""
+        until_ps = until_card_ps - self.card_time_offset_ps
         if until_ps <= _now_ps():
             return
         if onset_cells and (self._busy_task is None or self._busy_task.done()):
-            cocotb.start_soon(self._delayed_busy(until_ps, onset_cells))
+            cocotb.start_soon(self._delayed_busy(until_card_ps, onset_cells))
             return
         self._busy_until_ps = max(self._busy_until_ps, until_ps)
         if self._busy_task is None or self._busy_task.done():
             self._busy_task = cocotb.start_soon(self._busy())
 
-    async def _delayed_busy(self, until_ps: int, onset_cells: int) -> None:
+    async def _delayed_busy(self, until_card_ps: int, onset_cells: int) -> None:
         await self._falling_edges(onset_cells)
-        self._hold_busy(until_ps)
+        self._hold_busy(until_card_ps)
 
     async def _busy(self) -> None:
         start = _now_ps()
@@ -486,7 +496,7 @@ class EmmcBfm:
             crcs = (crcs[0] ^ 1,) + crcs[1:]
         self.records.append(BusRecord("data", start_ps, end_ps, cmd, {
             "block": block, "direction": "write", "width": width, "data": data, "crcs": crcs}))
-        outcome = self.card.write_block(data, crcs, end_ps, period)
+        outcome = self.card.write_block(data, crcs, end_ps + self.card_time_offset_ps, period)
         if outcome.token is None:
             if outcome.busy_until_ps is not None:
                 await self._falling_edges(1)
@@ -528,7 +538,7 @@ class EmmcBfm:
         block = 0
         lead = 1      # called mid-cell of the command end bit: the next falling edge ends it
         while self._read_stop_ps is None:
-            outcome = self.card.read_block(ref_ps, period)
+            outcome = self.card.read_block(ref_ps + self.card_time_offset_ps, period)
             if outcome is None:
                 return
             await self._falling_edges(lead + outcome.access_cycles)

@@ -12,7 +12,9 @@ per-phase deviations. What it fits:
   to Buffer Write Ready (clk cycles; visible through the driver's polls);
 - PIO block start (last Buffer Data Port write -> block may go out, clk);
 - NWR the controller keeps before write data (SD clocks);
-- the PIO buffer's depth in blocks.
+- the PIO buffer's depth in blocks;
+- by DMA: a block between host memory and the buffer, an ADMA2 descriptor
+  fetch, an SDMA resume after the address write (clk cycles).
 
 The register access cost is not fitted: the bench measures it on the DUT's
 bus (sdhci.kit.autoconfig.measure_access).
@@ -35,9 +37,15 @@ class Knob:
     values: tuple[int, ...]
 
 
-def knobs(clk_ps: int) -> list[Knob]:
+def knobs(clk_ps: int, dma: bool = False) -> list[Knob]:
+    """The fitted parameters; the DMA ones only when the run moved its data by DMA."""
     clks = tuple(k * clk_ps for k in range(0, 9))
-    return [
+    dma_knobs = [
+        Knob("dma_block_ps", tuple(k * clk_ps for k in range(0, 257, 2))),    # 512 bytes: 128 beats of 32 bits
+        Knob("dma_descriptor_fetch_ps", tuple(k * clk_ps for k in range(0, 17))),
+        Knob("sdma_resume_ps", clks),
+    ] if dma else []
+    return dma_knobs + [
         Knob("command_issue_cycles", tuple(range(0, 9))),
         Knob("pio_block_start_ps", clks),
         Knob("write_gap_cycles", (2, 3, 4)),
@@ -73,13 +81,14 @@ def cost(model: Side, rtl: Side, period_ps: int) -> float:
 
 
 def fit(config: EmulatorConfig, rtl: Side, period_ps: int, clk_ps: int, passes: int = 2,
-        run_model: Callable[[EmulatorConfig], Side] | None = None) -> tuple[EmulatorConfig, float]:
-    """The config whose controller latencies reproduce `rtl` best, and its cost."""
+        run_model: Callable[[EmulatorConfig], Side] | None = None, dma: bool = False) -> tuple[EmulatorConfig, float]:
+    """The config whose controller latencies reproduce `rtl` best, and its cost (`dma`: the run
+    moved its data by SDMA or ADMA2, so the DMA latencies are fitted too)."""
     run_model = run_model or (lambda c: model_side(c)[0])
     best = config
     best_cost = cost(run_model(best), rtl, period_ps)
     for _ in range(passes):
-        for knob in knobs(clk_ps):
+        for knob in knobs(clk_ps, dma):
             for value in knob.values:
                 candidate = _with(best, knob.name, value)
                 try:

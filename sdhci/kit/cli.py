@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import tomllib
 from pathlib import Path
 from typing import Any, TextIO
 
+from emmc_card.configtools import ConfigError, preset_table
 from sdhci.kit.dut import BUILTIN_DUTS, SIMULATORS, DutDescription, builtin_dut, load_dut
 
 
@@ -54,18 +54,17 @@ def _preset(path: str | None) -> dict[str, Any] | None:
     if path is None:
         return None
     try:
-        data = tomllib.loads(Path(path).read_text())
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"argument --controller: {path} is not valid TOML: {err}") from None
-    if not isinstance(data.get("controller"), dict):
-        raise ValueError(f"argument --controller: {path} has no [controller] table")
-    return data
+        return {"controller": preset_table(Path(path), "controller")}
+    except ConfigError as err:
+        raise ValueError(f"argument --controller: {err.message}") from None
 
 
 def render(result: dict[str, Any]) -> str:
     """The result as a person reads it: verdict, scoreboard table, diagnosis."""
     verdict = "PASS" if result["passed"] else "FAIL"
+    requested = result.get("transfer_requested", result["transfer"])
     lines = [f"{verdict}: {result['dut']} on {result['simulator']}, transfer {result['transfer']}"
+             + (f" ({requested}: sdhci.c's choice)" if requested != result["transfer"] else "")
              + (f", {result['bus_width']}-bit bus; model latencies: {result['latencies_from']}"
                 if "bus_width" in result else ""),
              f"DUT reports: {json.dumps(result['identity'])}"

@@ -42,14 +42,17 @@ def compare_dut(desc: DutDescription, *, simulator: str | None = None, transfer:
     name = _build_name(desc, simulator)
     job_dir = base / "sim_build" / f"{name}-{simulator}"
     job_dir.mkdir(parents=True, exist_ok=True)
-    output = job_dir / "compare.json"
+    # one build per design; the job, result and log per kind of run, so that runs by other
+    # transfer modes (or a calibration) keep theirs beside it
+    run = f"{'calibrate' if calibrate else 'compare'}-{transfer}"
+    output = job_dir / f"{run}.json"
     output.unlink(missing_ok=True)
     job = {"dut": desc.as_dict(), "simulator": simulator, "transfer": transfer, "preset": preset,
            "calibrate": str(Path(calibrate).resolve()) if calibrate else None, "bfm_timing": bfm_timing or {},
            "output": str(output)}
-    job_file = job_dir / "job.json"
+    job_file = job_dir / f"{run}-job.json"
     job_file.write_text(json.dumps(job, indent=2))
-    log = job_dir / "sim.log"
+    log = job_dir / f"{run}.log"
     try:
         run_dut(desc, BENCH_MODULE, name=name, simulator=simulator, extra_env={JOB_ENV: str(job_file)},
                 work_dir=base, log_file=log)

@@ -36,6 +36,7 @@ from sdhci.kit.dut import BUILTIN_DUTS, DutDescription
 from sdhci.kit.env import start_kit
 from sdhci.kit.scenario import panic_scenario, run_on_rtl, scenario_config
 from sdhci.kit.scoreboard import compare_sides, model_side, side
+from sdhci.driver.sdhci_host import sdhci_dma_flags, transfer_name
 from sdhci.emulation import PanicSession
 
 WIRE_SETTLE_CELLS = 300       # longer than an R2 response (136 cells) after its NCR/NID
@@ -53,6 +54,15 @@ def _latencies(job: dict[str, Any], desc: DutDescription, base_mhz: int) -> tupl
     return Latencies(), 1, "defaults (uncalibrated)"
 
 
+def _refuse(job: dict[str, Any], desc: DutDescription, identity: Any, message: str) -> None:
+    """A result that failed before the scenario could start, with the reason."""
+    Path(job["output"]).write_text(json.dumps({
+        "dut": desc.label, "simulator": job["simulator"], "transfer": job.get("transfer", "auto"),
+        "transfer_requested": job.get("transfer", "auto"), "identity": identity.as_dict(), "passed": False,
+        "image_identical": False, "commands_identical": False, "phases": [], "error": message,
+        "diagnosis": [f"driver: {message}"]}, indent=2))
+
+
 @cocotb.test()
 async def compare(dut: Any) -> None:
     job = json.loads(Path(os.environ[JOB_ENV]).read_text())
@@ -65,20 +75,26 @@ async def compare(dut: Any) -> None:
     try:
         controller = controller_from_identity(identity, latencies, buffer_blocks)
     except ConfigError as err:        # e.g. base clock 0: the model cannot present as this DUT
-        message = f"the DUT's registers describe no controller the model can be: {err}"
-        Path(job["output"]).write_text(json.dumps({
-            "dut": desc.label, "simulator": job["simulator"], "transfer": job.get("transfer", "auto"),
-            "identity": identity.as_dict(), "passed": False, "image_identical": False, "commands_identical": False,
-            "phases": [], "error": message, "diagnosis": [f"driver: {message}"]}, indent=2))
+        _refuse(job, desc, identity, f"the DUT's registers describe no controller the model can be: {err}")
         return
     bus_width = min(desc.sd.width, 8 if controller.capabilities.bus_8bit else 4)
     config = scenario_config(controller, measured_platform(read_ps, write_ps), bus_width=bus_width,
                              transfer=job.get("transfer", "auto"))
+    # auto: what sdhci.c picks from the Version and Capabilities the DUT reported
+    used = transfer_name(sdhci_dma_flags(identity.version, identity.caps0, config.run.transfer,
+                                         config.platform.quirk_broken_64bit_dma))
+    if used != "pio" and env.memory is None:
+        chosen = " (sdhci.c's choice from its Capabilities)" if config.run.transfer == "auto" else ""
+        _refuse(job, desc, identity, f"the driver would move data by {used}{chosen}, but the DUT description "
+                                     "names no DMA master: add [dma] prefix = \"...\" to DUT.toml, or run "
+                                     "with --transfer pio")
+        return
     session = PanicSession(config)
     bfm = env.attach_card(session.card, timing=BfmTiming(**job.get("bfm_timing", {})))
 
     out: dict[str, Any] = {
-        "dut": desc.label, "simulator": job["simulator"], "transfer": config.run.transfer,
+        "dut": desc.label, "simulator": job["simulator"], "transfer": used,
+        "transfer_requested": config.run.transfer,
         "identity": identity.as_dict(), "bus_width": bus_width, "latencies_from": source,
         "register_access_ps": {"read": read_ps, "write": write_ps}, "passed": False,
         "image_identical": False, "commands_identical": False, "phases": [], "diagnosis": [], "error": None,
@@ -98,7 +114,8 @@ async def compare(dut: Any) -> None:
         if job.get("calibrate"):
             before = compare_sides(model_side(config)[0], rtl, period)
             out["uncalibrated_phases"] = [row.as_dict() for row in before.rows]
-            config, _ = fit(config, rtl, period, clk_ps=round(1_000_000 / base_mhz))
+            config, _ = fit(config, rtl, period, clk_ps=round(1_000_000 / base_mhz),
+                            dma=used != "pio")
             out["latencies_from"] = "fitted to this run"
             Path(job["calibrate"]).write_text(
                 f"# sdhci-emu rtl calibrate: {desc.label} on {job['simulator']}\n"

@@ -9,12 +9,14 @@ really crossed the wire:
   whose response on the wire was intact (or was there in time);
 - Transfer Complete read while DAT0 was still busy on the wire;
 - a Buffer Data Port word that differs from what the card sent (EXT_CSD and
-  every other read block, word by word);
+  every other read block, word by word); by DMA, the read data the driver
+  found in host memory against what the card sent;
 - Response registers (card status, CID, CSD) that differ from the response
   bits on the wire.
 
 Each finding is one sentence in an engineer's words with times in us,
-status words decoded by name. The checks use no simulator: they run on
+status words (Interrupt Status, the card status of an R1) and errno values
+decoded by name. The checks use no simulator: they run on
 recorded lists, so they are tested without one.
 """
 from __future__ import annotations
@@ -24,9 +26,10 @@ import struct
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 
+from emmc_card.protocol import CURRENT_STATE_MASK, CURRENT_STATE_SHIFT, CardState, CardStatus
 from sdhci import regmap as rm
 from sdhci.driver import mmc_core
-from sdhci.driver.ops import Poll, Read, ReadBurst, Write
+from sdhci.driver.ops import MemRead, Poll, Read, ReadBurst, Write
 
 #: Normal and Error Interrupt Status bits (one 32-bit view at 0x30) by their specification names.
 INT_STATUS_NAMES = {
@@ -45,6 +48,8 @@ INT_STATUS_NAMES = {
 ERRNO_NAMES = {getattr(mmc_core, n): n for n in ("EIO", "EBUSY", "EINVAL", "ETIMEDOUT", "EILSEQ", "EBADMSG")}
 #: What a command's data or R2 response carries (JESD84-B51 command set).
 DATA_NAMES = {8: "EXT_CSD", 2: "CID", 9: "CSD", 10: "CID"}
+#: Short responses that are no card status: CMD1's R3 carries the OCR.
+SHORT_RESPONSE_NAMES = {1: "OCR"}
 MAX_NCR_CELLS = 64            # longest response delay a host must wait for (NCR max)
 
 
@@ -52,6 +57,17 @@ def status_names(value: int) -> str:
     """'Command Complete | Command CRC Error' for an Interrupt Status value."""
     names = [name for bit, name in INT_STATUS_NAMES.items() if value & bit]
     return " | ".join(names) if names else "nothing set"
+
+
+def card_status_names(value: int) -> str:
+    """'CURRENT_STATE tran | READY_FOR_DATA' for an R1 card status (JESD84-B51 device status)."""
+    state = (value & CURRENT_STATE_MASK) >> CURRENT_STATE_SHIFT
+    try:
+        state_name = CardState(state).name.lower()
+    except ValueError:
+        state_name = str(state)                   # reserved
+    names = [f"CURRENT_STATE {state_name}"] + [bit.name for bit in CardStatus if value & bit]
+    return " | ".join(names)
 
 
 def errno_names(message: str) -> str:
@@ -209,9 +225,7 @@ def buffer_data(records: Sequence[Any], log: Sequence[Any]) -> list[str]:
     words = _buffer_words(log)
     out = []
     at = 0
-    for block in (r for r in records if r.kind == "data" and r.detail.get("direction") == "read"):
-        if block.detail.get("stopped"):
-            continue
+    for block in _read_blocks(records):
         sent = struct.unpack(f"<{len(block.detail['data']) // 4}I", block.detail["data"])
         got = words[at:at + len(sent)]
         at += len(sent)
@@ -224,6 +238,39 @@ def buffer_data(records: Sequence[Any], log: Sequence[Any]) -> list[str]:
             out.append(f"Buffer Data Port read returned 0x{got[i][1]:08X} at {_us(got[i][0])}, but the card sent "
                        f"0x{sent[i]:08X} ({what}: block {block.detail['block']} of CMD{block.cmd}, word {i}; "
                        f"{len(wrong)} of {len(sent)} words wrong): controller defect")
+    return out
+
+
+def _read_blocks(records: Sequence[Any]) -> list[Any]:
+    """The read data blocks the card sent whole (a block cut by a stop carries nothing to compare)."""
+    return [r for r in records if r.kind == "data" and r.detail.get("direction") == "read"
+            and not r.detail.get("stopped")]
+
+
+def dma_data(records: Sequence[Any], log: Sequence[Any]) -> list[str]:
+    """A DMA read's data in host memory, as the driver loaded it (MemRead), against the blocks the
+    card sent for it: the controller's master stored what it should have."""
+    blocks = _read_blocks(records)
+    out = []
+    at = 0
+    for r in log:
+        if not isinstance(r.op, MemRead):
+            continue
+        mine = [b for b in blocks[at:] if b.end_ps <= r.start_ps]
+        at += len(mine)
+        sent = b"".join(b.detail["data"] for b in mine)
+        got = bytes(r.value)[:len(sent)]
+        words = len(sent) // 4
+        wrong = [i for i in range(words) if got[4 * i:4 * i + 4] != sent[4 * i:4 * i + 4]]
+        if wrong:
+            i = wrong[0]
+            block = mine[4 * i // len(mine[0].detail["data"])]
+            word = i % (len(block.detail["data"]) // 4)
+            g, s = struct.unpack_from("<I", got, 4 * i)[0], struct.unpack_from("<I", sent, 4 * i)[0]
+            out.append(f"DMA read data in host memory at 0x{r.op.addr + 4 * i:08X} was 0x{g:08X} when the driver "
+                       f"loaded it at {_us(r.start_ps)}, but the card sent 0x{s:08X} "
+                       f"({DATA_NAMES.get(block.cmd, 'data')}: block {block.detail['block']} of CMD{block.cmd}, "
+                       f"word {word}; {len(wrong)} of {words} words wrong): controller defect")
     return out
 
 
@@ -248,9 +295,14 @@ def response_registers(records: Sequence[Any], log: Sequence[Any]) -> list[str]:
         word = (op.offset - rm.SDHCI_RESPONSE) // 4
         expected = (content >> (32 * word)) & 0xFFFF_FFFF
         if r.value != expected:
-            what = DATA_NAMES.get(index, "card status") if wire.detail["length"] == 136 else "card status"
-            out.append(f"Response register 0x{op.offset:02X} read 0x{r.value:08X} at {_us(r.start_ps)} after "
-                       f"CMD{index}, but the card sent 0x{expected:08X} there ({what}, response at "
+            if wire.detail["length"] == 136:
+                what, got, sent = DATA_NAMES.get(index, "R2"), "", ""
+            elif index in SHORT_RESPONSE_NAMES:
+                what, got, sent = SHORT_RESPONSE_NAMES[index], "", ""
+            else:
+                what, got, sent = "card status", f" ({card_status_names(r.value)})", f" ({card_status_names(expected)})"
+            out.append(f"Response register 0x{op.offset:02X} read 0x{r.value:08X}{got} at {_us(r.start_ps)} after "
+                       f"CMD{index}, but the card sent 0x{expected:08X}{sent} there ({what}, response at "
                        f"{_us(wire.start_ps)}): controller defect")
             break
     return out
@@ -260,6 +312,6 @@ def diagnose(records: Iterable[Any], log: Sequence[Any], error: str | None = Non
     """Every finding, the driver's own error first (errno decoded)."""
     records = list(records)
     out = [f"driver: {errno_names(error)}"] if error else []
-    for check in (command_errors, early_transfer_complete, buffer_data, response_registers):
+    for check in (command_errors, early_transfer_complete, buffer_data, dma_data, response_registers):
         out.extend(check(records, log))
     return out

@@ -30,6 +30,9 @@ controller, and to connect the card to its SD pins::
     width = 8                             # DAT lines: 1, 4 or 8
     pins = { dat_i = "sd_dat_in" }        # any role renamed
 
+    [dma]                                 # the DMA master on host memory, if the DUT has one
+    prefix = "m_axi"                      # its AXI4 signal prefix (cocotbext-axi from_prefix)
+
 Only `toplevel` and `sources` are required. Bad input raises ConfigError
 naming the key. The description travels to the simulator as JSON
 (`as_dict`/`from_dict`), so the cocotb side rebuilds exactly what was loaded.
@@ -90,6 +93,11 @@ class SdSpec:
 
 
 @dataclass
+class DmaSpec:
+    prefix: str = ""                      # the AXI4 master's signal prefix; "" = no DMA master
+
+
+@dataclass
 class DutDescription:
     toplevel: str = ""
     sources: list[str] = field(default_factory=list)
@@ -102,6 +110,7 @@ class DutDescription:
     reset: ResetSpec = field(default_factory=ResetSpec)
     bus: BusSpec = field(default_factory=BusSpec)
     sd: SdSpec = field(default_factory=SdSpec)
+    dma: DmaSpec = field(default_factory=DmaSpec)
 
     def validate(self) -> None:
         if not self.toplevel:
@@ -133,6 +142,8 @@ class DutDescription:
         if unknown:
             raise ConfigError("sd.pins", f"unknown role(s) {', '.join(sorted(unknown))} "
                                          f"(roles: {', '.join(PIN_ROLES)})")
+        if self.dma.prefix and not self.dma.prefix.isidentifier():
+            raise ConfigError("dma.prefix", f"must be a signal name prefix such as 'm_axi', not {self.dma.prefix!r}")
 
     @property
     def label(self) -> str:
@@ -200,6 +211,6 @@ def builtin_dut(name: str = "sdhci-top", base_mhz: int = 50) -> DutDescription:
     desc = DutDescription(toplevel=toplevel, sources=[str(p) for p in rtl_sources()], name=name,
                           includes=[str(rtl_dir())], parameters={"BASE_CLK_MHZ": base_mhz},
                           clock=ClockSpec("clk", base_mhz), reset=ResetSpec("rst_n", True, 8),
-                          bus=replace(bus))
+                          bus=replace(bus), dma=DmaSpec("m_axi"))
     desc.validate()
     return desc

@@ -10,7 +10,7 @@ iteration count is what the loop actually did.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from cocotb.simtime import get_sim_time
 from cocotb.triggers import Timer
@@ -24,6 +24,13 @@ from sdhci.driver.runner import AccessCounts, OpRecord
 
 class NoDmaError(RuntimeError):
     """The driver touched host RAM (a DMA transfer) on a backend without a DMA path."""
+
+
+class CpuMemory(Protocol):
+    """Host RAM as the CPU sees it (sdhci.kit.host_memory.HostMemory): where MemWrite/MemRead go."""
+
+    def cpu_write(self, address: int, data: bytes) -> None: ...
+    def cpu_read(self, address: int, length: int) -> bytes: ...
 
 
 def now_ps() -> int:
@@ -42,11 +49,14 @@ class AsyncRunner:
     poll_overhead_ps: CPU time of one poll iteration besides its read
     (PlatformConfig.poll_overhead_ps); 0 by default because on RTL the
     read's bus time is the whole measured cost.
+    memory: the host RAM the controller's DMA master reaches; MemWrite and
+    MemRead go there, instantly. Without one they raise NoDmaError.
     """
 
-    def __init__(self, adapter: BusAdapter, poll_overhead_ps: int = 0) -> None:
+    def __init__(self, adapter: BusAdapter, poll_overhead_ps: int = 0, memory: CpuMemory | None = None) -> None:
         self.adapter = adapter
         self.poll_overhead_ps = poll_overhead_ps
+        self.memory = memory
         self.log: list[OpRecord] = []
         self.wall_s: list[float] = []      # wall clock (perf_counter) at the end of each logged op
         self.counts = AccessCounts()
@@ -92,9 +102,14 @@ class AsyncRunner:
                 for word in words:
                     await bus.write(offset, 32, word)
                 return None
-            case MemWrite() | MemRead():
-                raise NoDmaError(f"{type(op).__name__}: no DMA on this backend (the RTL has no "
-                                 "host-memory port); run the driver in PIO mode")
+            case MemWrite() | MemRead() if self.memory is None:
+                raise NoDmaError(f"{type(op).__name__}: no host memory on this bench (the controller's "
+                                 "DMA master is not connected); run the driver in PIO mode")
+            case MemWrite(addr, data):
+                self.memory.cpu_write(addr, data)
+                return None
+            case MemRead(addr, length):
+                return self.memory.cpu_read(addr, length)
             case Delay(ns):
                 await wait_ps(ns * 1000)
                 return None

@@ -8,6 +8,10 @@ execute it with an AsyncRunner against RTL (`run_on_rtl`), so both backends
 make exactly the same driver calls in the same order, with the same card
 (same seed: same random draws) and the same pstore record.
 
+`bring_up_registers(session)` belongs to the directed benches' bring-up
+shortcut (sdhci.kit.env.KitEnv.bring_up_shortcut), which the standard
+scenario never takes.
+
 No cocotb import here: the model side of the scoreboard runs in plain pytest.
 """
 from __future__ import annotations
@@ -15,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any, Generator
 
+from sdhci import regmap as rm
 from sdhci.config import SECTOR, EmulatorConfig
 from sdhci.controller.config import ControllerConfig
 from sdhci.controller.rtl_calibration import RTL_BASE_CLK_MHZ, rtl_controller
 from sdhci.driver.mmc_core import KernelOops
-from sdhci.driver.ops import DriverGen, Now
+from sdhci.driver.ops import DriverGen, Now, Write
 from sdhci.driver.platform import PlatformConfig, rtl_platform
 from sdhci.emulation import PanicSession, pstore_panic_calls
 from sdhci.pstore import PanicWrite
@@ -41,20 +46,29 @@ class ScenarioRun:
     record_end_ps: int                  # its return
     record_byte: int                    # absolute byte offset the record belongs at
     returned: list[int | None] = field(default_factory=list)   # per call; None = kernel oops
+    brought_up: bool = True             # whether Linux's bring-up ran in the scenario (on this backend)
 
 
 def _now() -> DriverGen:
     return (yield Now())
 
 
-def panic_scenario(session: PanicSession) -> Scenario:
-    """Initialise the card, register mmcpstore, make pstore's panic_write calls."""
-    session.mmc_card = yield session.init_routine()
+def panic_scenario(session: PanicSession, bring_up: bool = True) -> Scenario:
+    """Linux's card bring-up, then register mmcpstore and make pstore's panic_write calls.
+
+    bring_up=False: the session's card was brought up already (the directed benches'
+    shortcut); the scenario starts at registration.
+    """
+    if bring_up:
+        session.mmc_card = yield session.init_routine()
+    elif session.mmc_card is None:
+        raise ScenarioError("bring_up=False needs a session whose card is brought up (KitEnv.bring_up_shortcut)")
     init_end = yield _now()
     session.register()
     cxt = session.mmcpstore
     if not cxt.registered:
         raise ScenarioError("mmcpstore did not register: " + "; ".join(cxt.messages))
+    session.enter_panic(init_end)      # as run_panic_write: the run's seed and entry state from here on
     calls = pstore_panic_calls(session)
     request = next(calls)
     outcome: ScenarioRun | None = None
@@ -68,7 +82,8 @@ def panic_scenario(session: PanicSession) -> Scenario:
             returned = None
         end = yield _now()
         if outcome is None:
-            outcome = ScenarioRun(init_end, request, start, end, (cxt.start_sect + request.off_sectors) * SECTOR)
+            outcome = ScenarioRun(init_end, request, start, end, (cxt.start_sect + request.off_sectors) * SECTOR,
+                                  brought_up=bring_up)
         outcome.returned.append(returned)
         if returned is None:
             return outcome
@@ -125,7 +140,30 @@ def scenario_config(controller: ControllerConfig, platform: PlatformConfig, *, b
     return config
 
 
-def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, **run: Any) -> EmulatorConfig:
+def kit_config(base_mhz: int = RTL_BASE_CLK_MHZ, auto_cmd12: bool = False, transfer: str = "pio",
+               **run: Any) -> EmulatorConfig:
     """scenario_config for sdhci_top at BASE_CLK_MHZ = base_mhz (its calibrated presentation and
-    AXI4-Lite costs): PIO on 8 lines, CMD12 by hand or Auto CMD12."""
-    return scenario_config(rtl_controller(base_mhz), rtl_platform(base_mhz, auto_cmd12=auto_cmd12), **run)
+    AXI4-Lite costs): 8 lines, `transfer` pio, sdma, adma2 or auto (what sdhci.c picks: ADMA2
+    on sdhci_top), CMD12 by hand or Auto CMD12."""
+    return scenario_config(rtl_controller(base_mhz), rtl_platform(base_mhz, auto_cmd12=auto_cmd12),
+                           transfer=transfer, **run)
+
+
+#: What Linux's bring-up leaves in the controller that later requests rely on: sdhci_init's
+#: interrupt enables, sdhci_set_ios's power, bus width, High Speed and UHS mode, the last
+#: request's timeout; then the clock (divider and enables), started as sdhci_enable_clk does.
+BRING_UP_REGISTERS = ((rm.SDHCI_INT_ENABLE, 32), (rm.SDHCI_SIGNAL_ENABLE, 32), (rm.SDHCI_POWER_CONTROL, 8),
+                      (rm.SDHCI_HOST_CONTROL, 8), (rm.SDHCI_HOST_CONTROL2, 16), (rm.SDHCI_TIMEOUT_CONTROL, 8))
+_CLOCK_STATUS = rm.SDHCI_CLOCK_INT_EN | rm.SDHCI_CLOCK_INT_STABLE | rm.SDHCI_CLOCK_CARD_EN
+
+
+def bring_up_registers(session: PanicSession) -> DriverGen:
+    """Driver routine (the bring-up shortcut's, not Linux's): write into a freshly reset
+    controller the registers the session's model holds after Linux's bring-up
+    (`session.initialise()`), then start the clock with the driver's sdhci_enable_clk."""
+    if session.mmc_card is None:
+        raise ScenarioError("the session's card is not brought up: session.initialise() first")
+    model, t_ps = session.controller, session.runner.t_ps
+    for offset, width in BRING_UP_REGISTERS:
+        yield Write(offset, width, model.read(offset, width, t_ps))
+    yield from session.host.sdhci_enable_clk(model.read(rm.SDHCI_CLOCK_CONTROL, 16, t_ps) & ~_CLOCK_STATUS)

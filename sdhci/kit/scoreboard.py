@@ -1,7 +1,7 @@
 """Scoreboard: the same panic write on the Python model and on RTL, compared.
 
-Three checks (DESIGN.md decision 4: the model is cycle-approximate, its
-controller latencies calibrated against RTL):
+Three checks (the model is cycle-approximate: bus framing exact, its
+controller latencies calibrated against RTL; docs/kit.md):
 1. the pstore partition's bytes on both cards are identical, and hold the
    record where pstore put it;
 2. the commands and arguments on the bus, from initialisation to the end of
@@ -249,7 +249,7 @@ class Side:
 
     samples: dict[str, list[Sample]]     # phases of the record's write
     commands: list[tuple[int, int]]      # (index, argument) during the record's write
-    all_commands: list[tuple[int, int]]  # ... during the whole scenario, initialisation included
+    all_commands: list[tuple[int, int]]  # ... during the whole scenario, the bring-up included if it ran there
     record: bytes                        # the kmsg record pstore asked to write
     record_offset: int                   # where it belongs within the partition, bytes
     partition: bytes                     # the pstore partition as the card returns it afterwards
@@ -268,16 +268,19 @@ def side(session: PanicSession, run: ScenarioRun, events: Iterable[Any], op_log:
     part_start = session.mmcpstore.start_sect * 512
     return Side(phase_samples(events, op_log, run.record_start_ps, run.record_end_ps),
                 bus_commands(events, run.record_start_ps, run.record_end_ps),
-                bus_commands(events, 0, run.record_end_ps),
+                bus_commands(events, 0 if run.brought_up else run.init_end_ps, run.record_end_ps),
                 record, run.record_byte - part_start,
                 session.card.read(USER, part_start, session.mmcpstore.size), list(run.returned),
                 run.record_end_ps - run.record_start_ps)
 
 
-def model_side(config: EmulatorConfig) -> tuple[Side, PanicSession]:
-    """Run the scenario on the Python controller model."""
+def model_side(config: EmulatorConfig, bring_up: bool = True) -> tuple[Side, PanicSession]:
+    """Run the scenario on the Python controller model (bring_up=False: the card brought up
+    before the scenario, its commands left out, as an RTL bench with the bring-up shortcut)."""
     session = PanicSession(config)
-    run = run_on_model(session, panic_scenario(session))
+    if not bring_up:
+        session.initialise()
+    run = run_on_model(session, panic_scenario(session, bring_up))
     return side(session, run, session.controller.trace, session.runner.log), session
 
 

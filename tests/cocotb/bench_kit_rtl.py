@@ -9,13 +9,16 @@ clocks.
 
 auto_cmd12_and_error_injection: a 64 KiB write with Auto CMD12, then a
 command timeout, a data CRC error and busy beyond the data timeout, each with
-the driver's reaction checked.
+the driver's reaction checked. It starts from the bring-up shortcut
+(KitEnv.bring_up_shortcut: Linux's bring-up on the model, its registers and
+the card in tran handed to the RTL), which bring_up_shortcut_hands_over_tran
+checks on its own.
 
 Both read BASE_CLK_MHZ from the DUT (the pytest entries build sdhci_top with
 25 to halve the clk edges to simulate; `make sim` uses the default 50). The
 SD clock is then the base clock: 52 MHz asked, divider N = 0. The Linux
 bring-up alone is ~45 ms of simulated time (power-up delays, EXT_CSD at
-400 kHz), the costliest part of any RTL bench.
+400 kHz), the costliest part of any RTL bench: only the first test runs it.
 """
 from __future__ import annotations
 
@@ -27,10 +30,11 @@ import cocotb
 from cocotb.triggers import Timer
 
 from emmc_card import InjectedStall
+from rtl_harness import base_clock
 from sdhci.kit.bfm import BfmFaults
 from emmc_card.storage import USER
 from sdhci.kit.env import start_kit
-from sdhci.kit.scenario import kit_config, panic_scenario, run_on_rtl
+from sdhci.kit.scenario import BRING_UP_REGISTERS, kit_config, panic_scenario, run_on_rtl
 from sdhci.kit.runner import now_ps
 from sdhci.kit.scoreboard import compare_sides, model_side, side
 from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, MMC_DATA_READ, MMC_DATA_WRITE, \
@@ -38,7 +42,8 @@ from sdhci.driver.mmc_core import EILSEQ, ETIMEDOUT, MMC_CMD_AC, MMC_CMD_ADTC, M
     mmc_set_data_timeout
 from sdhci.driver.ops import Poll, Write
 from sdhci.emulation import PanicSession
-from sdhci.regmap import SDHCI_COMMAND, SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT
+from sdhci.regmap import SDHCI_CLOCK_CONTROL, SDHCI_COMMAND, SDHCI_HOST_CONTROL, SDHCI_INT_DATA_TIMEOUT, \
+    SDHCI_INT_STATUS, SDHCI_INT_TIMEOUT, SDHCI_POWER_CONTROL
 
 # Linux's eMMC bring-up on a v3.00 host with 8-bit and high speed and a card
 # with a cache (drivers/mmc/core/mmc.c): CMD0, CMD1 (query), CMD0, CMD1
@@ -46,12 +51,7 @@ from sdhci.regmap import SDHCI_COMMAND, SDHCI_INT_DATA_TIMEOUT, SDHCI_INT_STATUS
 # CMD6 BUS_WIDTH + CMD13, CMD8 (re-read), CMD6 CACHE_CTRL + CMD13.
 INIT_COMMANDS = [0, 1, 0, 1, 2, 3, 9, 7, 8, 6, 13, 6, 13, 8, 6, 13]
 MMC_READ_MULTIPLE_BLOCK = 18   # include/linux/mmc/mmc.h
-
-
-def base_clock(dut) -> tuple[int, int]:
-    """(BASE_CLK_MHZ, clk period in ps) of the DUT; the SD clock runs at the base clock."""
-    base = int(dut.BASE_CLK_MHZ.value)
-    return base, 1_000_000 // base
+MMC_SEND_STATUS = 13
 
 
 @cocotb.test()
@@ -122,6 +122,34 @@ async def panic_write_against_model(dut) -> None:
     bfm.assert_clean()
 
 
+@cocotb.test()
+async def bring_up_shortcut_hands_over_tran(dut) -> None:
+    base, period = base_clock(dut)
+    session = PanicSession(kit_config(base))
+    env = await start_kit(dut, None, clk_period_ps=period)
+    bfm = await env.bring_up_shortcut(session)
+    assert bfm.records == []                       # nothing of the bring-up went over the wire
+    # The registers Linux left (SD Host Controller spec v3.00 2.2.11-2.2.15): Host Control 1
+    # 8-bit (bit 5) | High Speed (bit 2), Power Control 3.3 V (111b << 1) | on, Clock
+    # Control divider 0 (52 MHz asked of a base clock <= 50 MHz) | Internal Clock Enable |
+    # Stable | SD Clock Enable; every restored one as the model holds it.
+    assert await env.adapter.read(SDHCI_HOST_CONTROL, 8) == 0x24
+    assert await env.adapter.read(SDHCI_POWER_CONTROL, 8) == 0x0F
+    assert await env.adapter.read(SDHCI_CLOCK_CONTROL, 16) == 0x0007
+    t = session.runner.t_ps
+    for offset, width in BRING_UP_REGISTERS:
+        assert await env.adapter.read(offset, width) == session.controller.read(offset, width, t), hex(offset)
+    # The card is in tran on 8 lines; its clock runs on from the model's bring-up.
+    assert session.card.state(bfm.card_now_ps()) == 4 and session.card.bus_width == 8
+    assert bfm.card_now_ps() > session.runner.t_ps > 40_000_000_000
+    # The driver goes on on the RTL: CMD13 answers tran (CURRENT_STATE 12:9 = 4) | READY_FOR_DATA (bit 8).
+    status = MmcCommand(opcode=MMC_SEND_STATUS, arg=session.mmc_card.rca << 16, flags=MMC_RSP_R1 | MMC_CMD_AC)
+    assert await env.runner.run(session.host.mmc_wait_for_req(MmcRequest(cmd=status))) == 0
+    assert status.resp[0] == 0x0000_0900
+    assert [(r.kind, r.cmd) for r in bfm.records] == [("command", 13), ("response", 13)]
+    bfm.assert_clean()
+
+
 # Auto CMD12 and error injection: the platform quirk that makes sdhci.c use
 # Auto CMD12, and a card with TAAC 50 us so the data timeout is short:
 # mmc_set_data_timeout gives 50 us x 10 x 2^R2W_FACTOR(4) = 8 ms for a write
@@ -156,8 +184,8 @@ async def auto_cmd12_and_error_injection(dut) -> None:
     session = PanicSession(error_config(base))
     # the BFM counts every block it receives: 128 clean, then 2 good + the corrupted one
     faults = BfmFaults(drop_response={(25, 1)}, corrupt_write_crc={ERR_BLOCK})
-    env = await start_kit(dut, session.card, faults=faults, clk_period_ps=period)
-    session.mmc_card = await env.runner.run(session.init_routine())
+    env = await start_kit(dut, None, clk_period_ps=period)
+    await env.bring_up_shortcut(session, faults=faults)
     session.register()
     cxt, host, bfm = session.mmcpstore, session.host, env.bfm
     part_byte = cxt.start_sect * 512
@@ -165,7 +193,7 @@ async def auto_cmd12_and_error_injection(dut) -> None:
 
     async def panic_write(off: int, sects: int = ERR_SECTS) -> tuple[int, bytes]:
         # A new panic on the booted board: the patch never releases the host
-        # claim (MMCPSTORE.md), so the bench does, between scenarios.
+        # claim (docs/mmcpstore.md, claim-never-released), so the bench does, between scenarios.
         host.mmc.claimed = False
         buf = rng.randbytes(sects * 512)
         return await env.runner.run(cxt.mmcpstore_panic_write(buf, off, sects)), buf
@@ -219,7 +247,7 @@ async def auto_cmd12_and_error_injection(dut) -> None:
     assert [r.cmd for r in records_since(t2, "command")] == [25, 12]
     assert session.card.read(USER, part_byte + 160 * 512, 1024) == buf[:1024]
     assert session.card.read(USER, part_byte + 162 * 512, 512) == bytes(512)      # still blank
-    assert session.card.state(now_ps()) == 4
+    assert session.card.state(bfm.card_now_ps()) == 4
 
     # 3. Busy beyond the data timeout: the card stalls 12 ms after the first
     #    block. req_completion_poll gives up after its 8 ms and mmcpstore

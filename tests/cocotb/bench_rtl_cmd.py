@@ -1,8 +1,8 @@
 """rtl_model bench: the command engine of sdhci_top against a scripted card.
 
-Token bytes are checked against known CRC7 values (FACTS.md), timings in
-clk (base clock) cycles and SD clock cycles against the phase table of
-rtl_model/README.md, derived by hand in the comments.
+Token bytes are checked against known CRC7 values (docs/facts.md, known
+answers), timings in clk (base clock) cycles and SD clock cycles against the
+phase table of rtl_model/README.md, derived by hand in the comments.
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ async def r1_known_token_and_complete_timing(dut) -> None:
     await host.issue(17, 0, R1_FLAGS)
     assert await host.read(rm.SDHCI_PRESENT_STATE) & rm.SDHCI_CMD_INHIBIT
     token, end_ps = await task
-    assert token.data == bytes.fromhex("510000000055")          # CRC7 0x2A (FACTS.md)
+    assert token.data == bytes.fromhex("510000000055")          # CRC7 0x2A (docs/facts.md, known answers)
     assert response_token(17, 0x900) == bytes.fromhex("110000090067")
     # Command Complete (and irq) one clk after the edge that samples the end bit.
     assert await irq == end_ps + CLK_PS

@@ -43,9 +43,9 @@ async def reset_values(dut) -> None:
     await check_reset_values(host)
     caps = await host.read(rm.SDHCI_CAPABILITIES)
     base = int(dut.BASE_CLK_MHZ.value)
-    # Independent of the generator: PIO only, 8-bit, high speed, base clock
-    # and TMCLK both the BASE_CLK_MHZ parameter, in MHz.
-    assert caps & (rm.SDHCI_CAN_DO_SDMA | rm.SDHCI_CAN_DO_ADMA2) == 0
+    # Independent of the generator: SDMA and ADMA2 on a 32-bit system bus,
+    # 8-bit, high speed, base clock and TMCLK both the BASE_CLK_MHZ parameter, in MHz.
+    assert caps & rm.SDHCI_CAN_DO_SDMA and caps & rm.SDHCI_CAN_DO_ADMA2 and not caps & rm.SDHCI_CAN_64BIT
     assert caps & rm.SDHCI_CAN_DO_8BIT and caps & rm.SDHCI_CAN_DO_HISPD and caps & rm.SDHCI_CAN_VDD_330
     assert (caps & rm.SDHCI_CLOCK_V3_BASE_MASK) >> rm.SDHCI_CLOCK_BASE_SHIFT == base
     assert caps & rm.SDHCI_TIMEOUT_CLK_MASK == base and caps & rm.SDHCI_TIMEOUT_CLK_UNIT

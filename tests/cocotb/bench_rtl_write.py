@@ -61,7 +61,7 @@ async def single_block_each_width(dut) -> None:
         assert block.data == data and block.end_ok
         assert block.crcs == crc16_lines(data, width)
         if width == 1:
-            assert block.crcs == (0x7FA1,)                  # FACTS.md known answer
+            assert block.crcs == (0x7FA1,)                  # docs/facts.md, known answers
         # Token end bit at edge T; busy from the next falling edge for 10
         # cells; first rising edge with DAT0 high: T + 11 periods; Transfer
         # Complete one clk later.

@@ -11,7 +11,7 @@ from cocotbext.axi import AxiLiteBus, AxiLiteRam
 
 from sdhci.kit.adapters import AxiLiteAdapter
 from sdhci.kit.runner import AsyncRunner, NoDmaError, now_ps
-from sdhci.driver.ops import Delay, MemWrite, Now, OpError, Poll, Read, ReadBurst, Write, WriteBurst
+from sdhci.driver.ops import Delay, MemRead, MemWrite, Now, OpError, Poll, Read, ReadBurst, Write, WriteBurst
 from sdhci.driver.platform import PlatformConfig
 from sdhci.driver.runner import SyncRunner
 
@@ -163,18 +163,39 @@ async def async_runner_matches_sync_runner(dut) -> None:
 
 
 @cocotb.test()
-async def async_runner_refuses_dma(dut) -> None:
-    runner = AsyncRunner(FixedLatencyAdapter(ScriptedDevice(0), 1000, 1000))
-
+async def async_runner_host_memory(dut) -> None:
     def dma():
-        yield MemWrite(0x8000_0000, b"\x00" * 8)
+        yield MemWrite(0x8000_0004, b"\x01\x02\x03")
+        t = yield Now()
+        data = yield MemRead(0x8000_0003, 5)
+        return data, (yield Now()) - t
 
+    # Without host memory a DMA buffer has nowhere to go.
+    runner = AsyncRunner(FixedLatencyAdapter(ScriptedDevice(0), 1000, 1000))
     try:
         await runner.run(dma())
     except NoDmaError as err:
-        assert "no DMA on this backend" in str(err)
+        assert "no host memory" in str(err)
     else:
-        raise AssertionError("MemWrite must raise NoDmaError on RTL")
+        raise AssertionError("MemWrite without host memory must raise NoDmaError")
+
+    class Ram:
+        """The CPU's side of host memory (sdhci.kit.runner.CpuMemory), 16 bytes at 0x8000_0000."""
+
+        def __init__(self) -> None:
+            self.bytes = bytearray(16)
+
+        def cpu_write(self, address: int, data: bytes) -> None:
+            self.bytes[address - 0x8000_0000:address - 0x8000_0000 + len(data)] = data
+
+        def cpu_read(self, address: int, length: int) -> bytes:
+            return bytes(self.bytes[address - 0x8000_0000:address - 0x8000_0000 + length])
+
+    ram = Ram()
+    runner = AsyncRunner(FixedLatencyAdapter(ScriptedDevice(0), 1000, 1000), memory=ram)
+    # MemWrite and MemRead are the CPU's own stores and loads: in memory at once, no simulated time.
+    assert await runner.run(dma()) == (b"\x00\x01\x02\x03\x00", 0)
+    assert ram.bytes[4:7] == b"\x01\x02\x03"
 
 
 @cocotb.test()

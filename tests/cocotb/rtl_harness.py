@@ -1,6 +1,8 @@
-"""Shared pieces of the rtl_model benches (bench_rtl_*.py): clock and reset,
-register access over AXI4-Lite (cocotbext-axi), and a scripted card on the
-SD pins that the benches drive cell by cell.
+"""Shared pieces of the rtl_model benches (bench_rtl_*.py, bench_dma_timing.py):
+clock and reset, register access over AXI4-Lite (cocotbext-axi), and a
+scripted card on the SD pins that the benches drive cell by cell; the AXI4
+master's bursts (Bursts) and the DUT's base clock (base_clock) for the
+driver benches too.
 
 The scripted card follows the pin convention of rtl_model/README.md: it
 samples the host's CMD/DAT on sdclk rising edges and changes cmd_i/dat_i on
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 import cocotb
 from cocotb.clock import Clock
 from cocotb.simtime import get_sim_time
-from cocotb.triggers import ClockCycles, FallingEdge, RisingEdge
+from cocotb.triggers import ClockCycles, FallingEdge, ReadOnly, RisingEdge
 from cocotbext.axi import AxiLiteBus, AxiLiteMaster
 
 from emmc_card.crc import crc7, crc16_lines, split_lines
@@ -30,6 +32,12 @@ WIDTH_BITS = {1: 0, 4: rm.SDHCI_CTRL_4BITBUS, 8: rm.SDHCI_CTRL_8BITBUS}   # Host
 
 def now_ps() -> int:
     return int(get_sim_time("ps"))
+
+
+def base_clock(dut) -> tuple[int, int]:
+    """(BASE_CLK_MHZ, clk period in ps) of the DUT; the driver benches run the SD clock at it."""
+    base = int(dut.BASE_CLK_MHZ.value)
+    return base, 1_000_000 // base
 
 
 def response_token(index: int, status: int, crc: int | None = None, end: int = 1) -> bytes:
@@ -250,3 +258,38 @@ class PinCard:
             await FallingEdge(self.dut.sdclk)
         self.dut.dat_i.value = 0xFF
         return self.rises[-1]
+
+
+@dataclass(frozen=True)
+class Burst:
+    """One burst of sdhci_top's AXI4 master: when its address valid rose, where, how many beats."""
+
+    t_ps: int
+    write: bool
+    address: int
+    beats: int
+
+
+class Bursts:
+    """The AXI4 master's address phases as they start. sdhci_top's master drops ARVALID/AWVALID
+    between bursts (one outstanding), so each rising edge of a valid is one burst."""
+
+    def __init__(self, dut) -> None:
+        self.seen: list[Burst] = []
+        cocotb.start_soon(self._watch(dut.m_axi_arvalid, dut.m_axi_araddr, dut.m_axi_arlen, False))
+        cocotb.start_soon(self._watch(dut.m_axi_awvalid, dut.m_axi_awaddr, dut.m_axi_awlen, True))
+
+    async def _watch(self, valid, addr, length, write: bool) -> None:
+        while True:
+            await RisingEdge(valid)
+            t = now_ps()
+            await ReadOnly()              # address and length settle in the same time step
+            self.seen.append(Burst(t, write, int(addr.value), int(length.value) + 1))
+
+    def since(self, t_ps: int, write: bool | None = None) -> list[Burst]:
+        return [b for b in self.seen if b.t_ps >= t_ps and (write is None or b.write == write)]
+
+    def assert_4k(self) -> None:
+        """No INCR burst crosses a 4 KiB boundary (AXI4 A3.4.1)."""
+        for b in self.seen:
+            assert b.address >> 12 == (b.address + 4 * b.beats - 1) >> 12, f"{b} crosses a 4 KiB boundary"
