@@ -495,18 +495,19 @@ class DataEngine:
         total = x.total
         write_block, next_edge, record, memory = self._slot.write_block, clock.next_edge, self._trace.append, self._memory
         # Pending events as (time, making order, kind, made at, handler arguments): at most one
-        # on the DAT line (a block's end, busy's end or an error), one DMA move, one DAT0 change.
+        # on the DAT line (a block's end, busy's end or an error), one DMA move, and DAT0's two
+        # level changes (busy's start and end), earliest first.
         line: tuple | None = (t, 0, _END, t, (x, data, start))
         fetch: tuple | None = None
-        level: tuple | None = None
+        levels: list[tuple] = []
         order = 0
         now = t
         while True:
             ev = line
             if fetch is not None and (ev is None or fetch < ev):
                 ev = fetch
-            if level is not None and (ev is None or level < ev):
-                ev = level
+            if levels and (ev is None or levels[0] < ev):
+                ev = levels[0]
             if ev is None or ev[0] >= bound:
                 break
             kind = ev[2]
@@ -542,10 +543,10 @@ class DataEngine:
                 t_end = next_edge(busy_until) if busy_until is not None and busy_until > t_tok_end \
                     else t_tok_end                                                       # _watch_busy
                 self._dat0_busy = (t_tok_end, t_end)                                     # hold_dat0
-                level = (t_tok_end, order, _LEVEL, now, ())
+                levels = [(t_tok_end, order, _LEVEL, now, ()), (t_end, order + 1, _LEVEL, now, ())]
                 if t_end > t_tok_end:
                     record(BusEvent("busy", t_tok_end, t_end, cmd, {"block": x.done}))
-                order += 1
+                order += 2
                 if t_end - t_tok_end > limit:
                     line = (t_tok_end + limit, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_TIMEOUT, ("data", t_tok_end)))
                 else:
@@ -578,9 +579,9 @@ class DataEngine:
                 x.buffer.append(fetched)
                 x.sendable_ps.append(now)
                 x.fetched += 1
-            elif kind is _LEVEL:                  # DAT0 goes low: nothing to do
+            elif kind is _LEVEL:                  # DAT0 goes low or high: nothing to do
                 now = ev[0]
-                level = None
+                del levels[0]
                 continue
             else:                                 # a data error: its handler takes over
                 break
@@ -597,7 +598,7 @@ class DataEngine:
                 x.dma = Dma.MOVING
                 order += 1
                 fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
-        self._queue_ahead(now, [ev for ev in (line, fetch, level) if ev is not None])
+        self._queue_ahead(now, [ev for ev in (line, fetch, *levels) if ev is not None])
 
     def _queue_ahead(self, now: int, pending: list[tuple]) -> None:
         """The write ran ahead up to `now`: queue its pending events, in the order they were made."""
