@@ -68,7 +68,7 @@ _ERROR_BITS, _CLEARED_BY_VALID_COMMAND = int(ERROR_BITS), int(CLEARED_BY_VALID_C
 _READY_FOR_DATA = int(CardStatus.READY_FOR_DATA)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Transfer:
     """The data phase the last read/write command opened."""
 

@@ -489,14 +489,17 @@ class DataEngine:
         crcs = _CORRECT_CRCS[width, ddr]
         block_ps = block_cycles(x.block_size, width, ddr) * p
         gap_ps = lat.write_gap_cycles * p
-        token_timeout_ps = lat.crc_status_timeout_cycles * p
+        token_ps = bus.CRC_STATUS_BITS * p
         limit = regs.data_timeout_ps
         cmd = x.cmd.index
         total = x.total
         write_block, next_edge, record, memory = self._slot.write_block, clock.next_edge, self._trace.append, self._memory
-        # Pending events as (time, making order, kind, made at, handler arguments): at most one
-        # on the DAT line (a block's end, busy's end or an error), one DMA move, and DAT0's two
-        # level changes (busy's start and end), earliest first.
+        block_end, busy_end, block_start, idle = Cause.BLOCK_END, Cause.BUSY_END, Cause.BLOCK_START, Phase.IDLE
+        dma_idle, dma_moving = Dma.IDLE, Dma.MOVING
+        # Pending events as (time, making order, kind, made at, handler arguments): one on the DAT
+        # line (a block's end, busy's end or an error) and one DMA move at most, run here in order;
+        # DAT0's two level changes (busy's start and end) do nothing when they run, so they are
+        # only kept until it is known whether they ran before the stop.
         line: tuple | None = (t, 0, _END, t, (x, data, start))
         fetch: tuple | None = None
         levels: list[tuple] = []
@@ -506,8 +509,6 @@ class DataEngine:
             ev = line
             if fetch is not None and (ev is None or fetch < ev):
                 ev = fetch
-            if levels and (ev is None or levels[0] < ev):
-                ev = levels[0]
             if ev is None or ev[0] >= bound:
                 break
             kind = ev[2]
@@ -519,22 +520,23 @@ class DataEngine:
                 _, data, start = ev[4]
                 self.blocks_total = block + 1
                 record(BusEvent("data", start, now, cmd, {"block": x.done, "direction": "write"}))
-                x.go(Cause.BLOCK_END)
+                x.go(block_end)
                 out = write_block(data, crcs, now, p)
                 x.in_flight -= 1
-                if x.dma is Dma.IDLE and (total is None or x.fetched < total) \
+                if x.dma is dma_idle and (total is None or x.fetched < total) \
                         and len(x.buffer) + x.in_flight < slots:                  # _dma_fetch
                     step = self._dma_map(x)
-                    x.dma = Dma.MOVING
+                    x.dma = dma_moving
                     order += 1
                     fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
                 token = out.token if out is not None else None
                 order += 1
                 if token is None:
-                    line = (now + token_timeout_ps, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_CRC, ("crc_status", now)))
+                    line = (now + lat.crc_status_timeout_cycles * p, order, _ERROR, now,
+                            (x, rm.SDHCI_INT_DATA_CRC, ("crc_status", now)))
                     continue
                 t_tok = now + out.token_delay_cycles * p
-                t_tok_end = t_tok + bus.CRC_STATUS_BITS * p
+                t_tok_end = t_tok + token_ps
                 record(BusEvent("crc_status", t_tok, t_tok_end, cmd, {"status": token, "block": x.done}))
                 if token != bus.CRC_STATUS_ACCEPTED:
                     line = (t_tok_end, order, _ERROR, now, (x, rm.SDHCI_INT_DATA_CRC))
@@ -557,7 +559,7 @@ class DataEngine:
                     break
                 now = ev[0]
                 line = None
-                x.go(Cause.BUSY_END)
+                x.go(busy_end)
                 self._block_done(x)
                 x.gate_ps = now + gap_ps
             elif kind is _FETCH:                  # _on_dma_fetched: no error, Int or SDMA boundary
@@ -573,32 +575,31 @@ class DataEngine:
                     break
                 now = ev[0]
                 fetch = None
-                x.dma = Dma.IDLE
+                x.dma = dma_idle
                 record(BusEvent("dma", fetch_start, now, cmd, {
                     "direction": "write", "segments": len(step.segments), "descriptors": step.fetched}))
                 x.buffer.append(fetched)
                 x.sendable_ps.append(now)
                 x.fetched += 1
-            elif kind is _LEVEL:                  # DAT0 goes low or high: nothing to do
-                now = ev[0]
-                del levels[0]
-                continue
             else:                                 # a data error: its handler takes over
                 break
-            if x.phase is Phase.IDLE and x.gate_ps is not None and x.buffer:          # _try_send
+            if x.phase is idle and x.gate_ps is not None and x.buffer:                 # _try_send
                 begin = next_edge(max(now, x.gate_ps, x.sendable_ps.popleft()))
                 block_data = x.buffer.popleft()
                 x.in_flight += 1
-                x.go(Cause.BLOCK_START)
+                x.go(block_start)
                 order += 1
                 line = (begin + block_ps, order, _END, now, (x, block_data, begin))
-            if kind is _FETCH and x.dma is Dma.IDLE and (total is None or x.fetched < total) \
+            if kind is _FETCH and x.dma is dma_idle and (total is None or x.fetched < total) \
                     and len(x.buffer) + x.in_flight < slots:                          # _dma_fetch
                 step = self._dma_map(x)
-                x.dma = Dma.MOVING
+                x.dma = dma_moving
                 order += 1
                 fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
-        self._queue_ahead(now, [ev for ev in (line, fetch, *levels) if ev is not None])
+        # The level changes before the stop (the first event not run, or the bound) have run.
+        stop = ev[:2] if ev is not None and ev[0] < bound else (bound, -1)
+        ran = [level[0] for level in levels if level[:2] < stop]
+        self._queue_ahead(max([now, *ran]), [e for e in (line, fetch, *levels[len(ran):]) if e is not None])
 
     def _queue_ahead(self, now: int, pending: list[tuple]) -> None:
         """The write ran ahead up to `now`: queue its pending events, in the order they were made."""

@@ -115,7 +115,7 @@ class TransitionError(RuntimeError):
     """The data engine asked for a phase change the table does not have (a modelling bug)."""
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Transfer:
     """State of one data command's transfer."""
 
