@@ -918,10 +918,11 @@ def _timeout_truncated(session: PanicSession, window: _RecordWindow, port: Panic
     head = f"data timeout {full} ns became {ms} ms for req_completion_poll (timeout_ns / NSEC_PER_MSEC rounds down)"
     if port.poll_result != -ETIMEDOUT:
         return Finding("timeout-truncated", f"{head}; harmless here: the write completed within the truncated timeout.")
-    poll_start = _poll_start(session, window)
-    if completed_ps is not None:
+    after = (completed_ps - _poll_start(session, window)) if completed_ps is not None else None
+    if after is not None and after <= full * 1000:
         return Finding("timeout-truncated", f"{head}; it bit: the poll gave up after {ms} ms, but Transfer Complete "
-                       f"came {(completed_ps - poll_start) / 1e6:.3f} us after the poll began, within the untruncated "
-                       f"{full / 1e3:.3f} us.")
-    return Finding("timeout-truncated", f"{head}; not the cause here: the write had not completed within the "
-                   f"untruncated {full / 1e3:.3f} us either.")
+                       f"came {after / 1e6:.3f} us after the poll began, within the untruncated {full / 1e3:.3f} us.")
+    when = (f"Transfer Complete came only {after / 1e6:.3f} us after the poll began" if after is not None
+            else "the write never completed")
+    return Finding("timeout-truncated", f"{head}; not the cause here: {when}, beyond the untruncated "
+                   f"{full / 1e3:.3f} us as well.")

@@ -172,3 +172,23 @@ def test_panic_write_after_unregister_dereferences_the_card_first() -> None:
         assert oops.code == "card-null" and "cxt->card" in str(oops)
     else:
         raise AssertionError("no NULL dereference")
+
+
+def _truncated(*overrides: str) -> str:
+    result = run_panic_write(load_config(None, list(overrides)))
+    return result.findings[_codes(result).index("timeout-truncated")].message
+
+
+def test_timeout_truncation_says_whether_it_cost_the_write() -> None:
+    # TAAC 20 us x 10 = 200 us, truncated to a 0 ms poll; an 8-block (4 KiB) write into the cache completes
+    # about 130 us after the poll began: within the 200 us the kernel meant. It bit.
+    bit = _truncated("card.taac_ns=20000", "card.r2w_factor=0", "pstore.kmsg_size=4")
+    assert "it bit: the poll gave up after 0 ms" in bit and "within the untruncated 200.000 us" in bit
+    # TAAC 10 us x 10 = 100 us; the 64 KiB write needs about 2 ms (128 blocks of 530 clocks at 50 MHz
+    # alone take 1.357 ms): the full timeout would not have saved it either.
+    not_cause = _truncated("card.taac_ns=10000", "card.r2w_factor=0")
+    assert "not the cause here: Transfer Complete came only" in not_cause
+    assert "beyond the untruncated 100.000 us as well" in not_cause
+    # TAAC 35 us x 10 x 2^4 = 5.6 ms, truncated to 5 ms: the 2 ms write completes well within it. Harmless.
+    harmless = _truncated("card.taac_ns=35000")
+    assert "5600000 ns became 5 ms" in harmless and "harmless here" in harmless
