@@ -254,17 +254,16 @@ def _let_hardware_run(controller: SdhciController, until_ps: int) -> int | None:
 def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
     """Split [t0, t1) among the phases by PHASE_PRIORITY; the parts sum to t1 - t0."""
     rank = {name: i for i, name in enumerate(PHASE_PRIORITY)}
-    edges: list[tuple[int, int, int]] = []
-    spans = [(event.start_ps, event.end_ps, rank[phase]) for event in trace
-             if (phase := _TIMEOUT_PHASE.get(event.detail.get("what"), "other") if event.kind == "timeout"
-                 else _TRACE_PHASE.get(event.kind)) is not None]
     host = rank["host_access"]
-    spans += [(record.start_ps, record.end_ps, host) for record in log if isinstance(record.op, _HOST_OPS)]
-    for start, end, r in spans:
-        start, end = max(start, t0), min(end, t1)
-        if start < end:
-            edges.append((start, 1, r))
-            edges.append((end, -1, r))
+    spans = [(event.start_ps, event.end_ps, rank[phase]) for event in trace
+             if event.start_ps < t1 and event.end_ps > t0
+             and (phase := _TIMEOUT_PHASE.get(event.detail.get("what"), "other") if event.kind == "timeout"
+                  else _TRACE_PHASE.get(event.kind)) is not None]
+    spans += [(record.start_ps, record.end_ps, host) for record in log
+              if record.start_ps < t1 and record.end_ps > t0 and isinstance(record.op, _HOST_OPS)]
+    # Each span, clipped to [t0, t1), opens and closes at an edge; the edges are swept in time order.
+    edges = [(start if start > t0 else t0, 1, r) for start, _, r in spans]
+    edges += [(end if end < t1 else t1, -1, r) for _, end, r in spans]
     edges.sort()
     other = rank["other"]
     totals = [0] * len(PHASE_PRIORITY)
