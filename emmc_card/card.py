@@ -504,8 +504,7 @@ class EmmcCard:
         self.blocks_written += 1
         buffer_blocks = self.config.timing.write_buffer_blocks
         if self._cached(tr):
-            evicted = self._cache.put(key, data)
-            for old_key, old_data in evicted:
+            for old_key, old_data in self._cache.put(key, data):
                 queue.schedule(old_key, old_data, t_ps, timer.program_ps(), False)
             accepted = t_ps + timer.cached_write_ps() + stall
             return max(accepted, queue.room_ps(t_ps, buffer_blocks))

@@ -11,6 +11,9 @@ read:  card access -> block on DAT -> buffer -> PIO reads or DMA store ->
 
 The buffer holds `ControllerConfig.buffer_blocks` blocks; a full buffer holds
 the card (write: no block to send; read: the clock stops between blocks).
+A DMA write's blocks run ahead in one loop while nothing else can happen
+(`_write_ahead`, below): the same steps, without a trip through the
+scheduler's queue each.
 
 The engine owns the DAT line, DAT0's level included (an R1b busy from the
 command engine is shown there too). It sees the rest of the controller
@@ -42,7 +45,7 @@ from sdhci.trace import BusEvent
 
 _BUS, _HOST = True, False      # an event on the SD bus (waits for the SD clock), or on the host side
 # What a write's pending event is while the data engine runs it ahead.
-_END, _BUSY, _FETCH, _LEVEL, _ERROR = "block end", "busy end", "dma fetched", "dat0 low", "data error"
+_END, _BUSY, _FETCH, _LEVEL, _ERROR = "block end", "busy end", "dma fetched", "dat0 level", "data error"
 _DAT_LINE_ACTIVE = rm.bits("PRESENT_STATE", "DAT_LINE_ACTIVE")
 _DAT_ACTIVE_READ = frozenset({Phase.READ_BLOCK, Phase.READ_HELD, Phase.AUTO_CMD12_READ})
 _WRITE_PRESENT = rm.SDHCI_DATA_INHIBIT | rm.SDHCI_DOING_WRITE
@@ -393,7 +396,7 @@ class DataEngine:
         if x is not self.xfer:
             return
         bound = self._scheduler.ahead_bound()
-        if bound is not None and x.mode != "pio" and not x.read and _fills_lines(x.block_size, *self._regs.bus):
+        if bound is not None and x.mode != "pio" and _fills_lines(x.block_size, *self._regs.bus):
             free = self._slot.first_block_fault(self.blocks_total) if self._slot.faults_armed else None
             if self._steady_block_end(x, self.blocks_total, free):
                 self._write_ahead(t, x, data, start, bound, free)
