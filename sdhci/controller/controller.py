@@ -81,13 +81,23 @@ class SdhciController:
         """The controller and every part that changes as it runs, each restored in place."""
         return (self, self.scheduler, self.regs, self.clock, self.ints, self.slot, self.commands, self.data)
 
-    def snapshot(self) -> list[dict]:
-        """Every part's state, copied in one pass (the card and host memory keep snapshots of their own)."""
-        return copy_states(self._parts(), (self.config, self.card, self.memory))
+    def snapshot(self) -> tuple[list[dict], int]:
+        """Every part's state, copied in one pass, and how long the trace is.
 
-    def restore(self, snapshot: list[dict]) -> None:
+        The trace only grows and its events are never changed, so it is kept,
+        not copied: a restore cuts it back. The card and host memory keep
+        snapshots of their own.
+        """
+        return copy_states(self._parts(), self._shared()), len(self.trace)
+
+    def restore(self, snapshot: tuple[list[dict], int]) -> None:
         """Back to what snapshot() saw: the same objects, so scheduled events and register readers stay bound."""
-        restore_states(self._parts(), snapshot, (self.config, self.card, self.memory))
+        states, trace_length = snapshot
+        restore_states(self._parts(), states, self._shared())
+        del self.trace[trace_length:]
+
+    def _shared(self) -> tuple[object, ...]:
+        return (self.config, self.card, self.memory, self.trace)
 
     def _reset_all(self, t: int) -> None:
         self.regs.reset()
