@@ -200,6 +200,22 @@ def test_same_table_with_one_or_two_local_processes(tmp_path) -> None:
     assert {r["verdict"] for r in one} == {"lost", "durable"}
 
 
+def test_ctrl_c_just_after_a_row_group_is_written_does_not_write_it_twice(tmp_path, monkeypatch) -> None:
+    # The moment the command-line test above can only hit by luck: the signal lands as write() returns.
+    spec = load_sweep(None, [], [], "60")
+    real_write = table.TableWriter.write
+
+    def write_then_ctrl_c(self, rows):
+        real_write(self, rows)
+        if rows:
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(table.TableWriter, "write", write_then_ctrl_c)
+    stopped = run_sweep(spec, str(tmp_path), execute.InProcess(), batch=10)
+    assert stopped.interrupted and stopped.rows == execute.CHUNK_RUNS
+    assert [r["run"] for r in _table(tmp_path)] == list(range(execute.CHUNK_RUNS))
+
+
 def test_ctrl_c_on_the_command_leaves_a_table_that_resume_completes(tmp_path) -> None:
     out = tmp_path / "out"
     command = [sys.executable, "-m", "sdhci.cli", "sweep", "--out", str(out), "--seeds", "120", "-j", "1",

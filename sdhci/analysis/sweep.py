@@ -8,7 +8,11 @@ closed: a readable partial table, which ``--resume`` continues.
 from __future__ import annotations
 
 import os
+import signal
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sdhci.analysis import table
@@ -43,6 +47,25 @@ def first_run(out_dir: str, spec: SweepSpec, resume: bool) -> int:
     return found.rows
 
 
+@contextmanager
+def _interrupt_deferred() -> Iterator[list[int]]:
+    """Hold Ctrl-C back while rows are written: a row group and the rows it took must go together.
+
+    Without this, a Ctrl-C landing between a batch's write and the batch's
+    release writes it a second time. The signals caught are in the list
+    yielded; the caller decides what they mean.
+    """
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught                       # signals reach only the main thread; nothing to hold back
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield caught
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_sweep(spec: SweepSpec, out_dir: str, executor: Executor, start: int = 0,
               batch: int = BATCH_ROWS) -> SweepOutcome:
     """Play runs start .. end on `executor` into out_dir/runs.parquet (after the `start` rows already there)."""
@@ -54,14 +77,19 @@ def run_sweep(spec: SweepSpec, out_dir: str, executor: Executor, start: int = 0,
     with tqdm(total=spec.runs, initial=start, unit="run", file=sys.stderr, disable=None, smoothing=0.1) as bar:
         try:
             for rows in executor.rows(chunks(spec, start)):
-                pending.extend(rows)
-                bar.update(len(rows))
-                if len(pending) >= batch:
-                    writer.write(pending)
-                    pending = []
+                with _interrupt_deferred() as caught:
+                    pending.extend(rows)
+                    bar.update(len(rows))
+                    if len(pending) >= batch:
+                        writer.write(pending)
+                        pending = []
+                if caught:
+                    raise KeyboardInterrupt
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            writer.write(pending)
-            writer.close()
+            with _interrupt_deferred() as caught:   # a second Ctrl-C must not leave the file without its footer
+                writer.write(pending)
+                writer.close()
+            interrupted = interrupted or bool(caught)
     return SweepOutcome(writer.rows, spec.runs, interrupted)
