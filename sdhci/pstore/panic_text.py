@@ -63,6 +63,9 @@ _FIELDS = {
 }
 _USES = {template: tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
          for template in [t for _, t in _FILLER] + list(_COMMS)}
+#: _FILLER with each template's fields: choosing from it draws exactly as choosing from _FILLER.
+_FILLER_FIELDS = tuple((level, template, _USES[template]) for level, template in _FILLER)
+
 
 def _fill(rng: random.Random, template: str) -> str:
     names = _USES.get(template)
@@ -150,17 +153,19 @@ def panic_text(rng: random.Random, size_bytes: int, uptime_s: float) -> bytes:
     filler: list[tuple[int, str]] = []
     budget = size_bytes - sum(len(line(lv, m, t)) for (lv, m), t in zip(crash, crash_times))
     frame = len(line(0, "", crash_times[0]))          # "<l>[sssss.uuuuuu] " and the newline, levels are 1 digit
+    choice, append = rng.choice, filler.append        # ~1,000 lines in a 64 KiB record: the loop is the cost
     while budget > 0:
-        level, template = rng.choice(_FILLER)
-        msg = _fill(rng, template)
+        level, template, names = choice(_FILLER_FIELDS)
+        msg = template.format(**{name: _FIELDS[name](rng) for name in names}) if names else template
         cost = frame + len(msg)
         if cost > budget:
             break
-        filler.append((level, msg))
+        append((level, msg))
         budget -= cost
     span = crash_times[0] + 1
-    filler_times = sorted(int(rng.random() * span) for _ in filler)
-    out = [line(lv, m, t) for (lv, m), t in zip(filler, filler_times)]
+    draw = rng.random
+    filler_times = sorted([int(draw() * span) for _ in filler])
+    out = [f"<{lv}>[{t // 1_000_000:5d}.{t % 1_000_000:06d}] {m}\n" for (lv, m), t in zip(filler, filler_times)]
     out += [line(lv, m, t) for (lv, m), t in zip(crash, crash_times)]
     total = sum(len(s) for s in out)
     first = 0
