@@ -28,6 +28,18 @@ def test_csd_decode_of_the_cards_own_encoding() -> None:
     assert csd.mmca_vsn == 4                 # SPEC_VERS 4: EXT_CSD present
 
 
+@pytest.mark.parametrize("tran_speed, max_dtr", [
+    (0x32, 25_000_000),     # value 6, unit 10 Mbit/s: JEDEC's 2.6 is 2.5 in Linux's tran_mant[]
+    (0x5A, 50_000_000),     # value 11: JEDEC's 5.2 is 5.0 in Linux
+    (0x2A, 20_000_000),     # value 5 (2.0): the tables agree
+    (0x09, 1_000_000),      # value 1 (1.0), unit 1 Mbit/s
+])
+def test_csd_max_dtr_as_linux_decodes_tran_speed(tran_speed: int, max_dtr: int) -> None:
+    config = card_preset("emmc51")
+    config.tran_speed = tran_speed
+    assert mmc_decode_csd(int.from_bytes(encode_csd(config), "big")).max_dtr == max_dtr
+
+
 @pytest.mark.parametrize("taac_ns, nsac, r2w, flags, want_ns, want_clks", [
     # mmc_set_data_timeout() (drivers/mmc/core/core.c): 1 ms x 10 x 2^4 = 160 ms for a write.
     (1_000_000, 0, 4, MMC_DATA_WRITE, 160_000_000, 0),
