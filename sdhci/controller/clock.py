@@ -20,6 +20,7 @@ _DIVIDER = rm.field("CLOCK_CONTROL", "SDCLK_FREQUENCY_SELECT")
 _DIVIDER_UPPER = rm.field("CLOCK_CONTROL", "UPPER_SDCLK_FREQUENCY_SELECT")
 
 
+@functools.cache      # a pure function of two small ints, asked on every Clock Control write
 def sd_divisor(clock_control: int, version: int) -> int:
     """Base clock -> SD clock divisor from a Clock Control value.
 

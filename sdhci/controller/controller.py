@@ -45,6 +45,11 @@ _INT_PAIRS: dict[int, Callable[[Interrupts], int]] = {
     rm.SDHCI_INT_ENABLE: lambda ints: ints.enable,
     rm.SDHCI_SIGNAL_ENABLE: lambda ints: ints.signal,
 }
+# Accesses that cover exactly one register, but the Buffer Data Port (its accesses move data):
+# (offset, width) -> that register, so the commonest access is decoded with one dict lookup.
+_WHOLE_REGISTER: dict[tuple[int, int], rm.Register] = {
+    (reg.offset, reg.width): reg for reg in rm.REGISTERS
+    if reg is not _BUFFER_DATA_PORT and (reg.offset, reg.width) in LEGAL_ACCESSES}
 
 
 class SdhciController:
@@ -157,6 +162,9 @@ class SdhciController:
         # Checked first: Linux's 32-bit view of 0x30/0x34/0x38 is what the driver polls.
         if width == 32 and offset in _INT_PAIRS:
             return _INT_PAIRS[offset](self.ints)
+        reg = _WHOLE_REGISTER.get((offset, width))
+        if reg is not None:
+            return self._read_reg(reg.name, self.scheduler.now) & self.regs.shown_mask[reg.name]
         if (offset, width) not in LEGAL_ACCESSES:
             return 0
         t = self.scheduler.now
@@ -164,8 +172,6 @@ class SdhciController:
         if reg is _BUFFER_DATA_PORT:
             return int.from_bytes(self.data.port_read(t, width // 8), "little")
         shown = self.regs.shown_mask
-        if reg is not None and reg.offset == offset and reg.width == width:     # one whole register
-            return self._read_reg(reg.name, t) & shown[reg.name]
         value = 0
         cache: dict[str, int] = {}
         for i in range(width // 8):
@@ -184,18 +190,19 @@ class SdhciController:
             # Linux's acknowledgement of both status registers at once (write 1 to clear each half).
             self.ints.clear(value & 0xFFFFFFFF)
             return
+        mask = (1 << width) - 1
+        value &= mask
+        reg = _WHOLE_REGISTER.get((offset, width))
+        if reg is not None:
+            if self.version >= reg.min_version:
+                self._write_reg(reg.name, value, mask, self.scheduler.now)
+            return
         if (offset, width) not in LEGAL_ACCESSES:
             return
         t = self.scheduler.now
-        mask = (1 << width) - 1
-        value &= mask
         reg = BYTE_TO_REGISTER[offset]
         if reg is _BUFFER_DATA_PORT:
             self.data.port_write(t, value.to_bytes(width // 8, "little"))
-            return
-        if reg is not None and reg.offset == offset and reg.width == width:     # one whole register
-            if self.version >= reg.min_version:
-                self._write_reg(reg.name, value, mask, t)
             return
         for reg, reg_value, byte_mask in decode(offset, width, value):
             if self.version >= reg.min_version:

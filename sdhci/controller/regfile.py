@@ -103,9 +103,11 @@ class RegisterFile:
         """A host write of the bytes in `byte_mask`, RW bits only; returns the old value."""
         mask = self._write_mask[name] & byte_mask
         old = self._values[name]
-        self._values[name] = (old & ~mask) | (value & mask)
-        if name in _DERIVED_FROM:
-            self._derive()
+        new = (old & ~mask) | (value & mask)
+        if new != old:          # the views are functions of the values: an unchanged value leaves them as they are
+            self._values[name] = new
+            if name in _DERIVED_FROM:
+                self._derive()
         return old
 
     # ---- views for the engines ------------------------------------------

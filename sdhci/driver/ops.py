@@ -77,6 +77,9 @@ def _check_value(value: int, width: int, what: str) -> None:
         raise OpError(f"{what} {value:#x} does not fit a {width}-bit register")
 
 
+_LIMIT = {width: 1 << width for width in REGISTER_WIDTHS}     # _check_value's bound, per legal width
+
+
 @dataclass(frozen=True, slots=True)
 class Read:
     """Read one register of ``width`` bits (8, 16, 32) at byte ``offset``."""
@@ -84,7 +87,8 @@ class Read:
     width: int
 
     def __post_init__(self) -> None:
-        check_access(self.offset, self.width)
+        if (self.offset, self.width) not in _LEGAL:      # check_access's own first test, without the call
+            check_access(self.offset, self.width)
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,10 @@ class Write:
     value: int
 
     def __post_init__(self) -> None:
-        check_access(self.offset, self.width)
-        _check_value(self.value, self.width, "value")
+        # One test for the legal case (the drivers build thousands), then the checks that raise.
+        if (self.offset, self.width) not in _LEGAL or not 0 <= self.value < _LIMIT[self.width]:
+            check_access(self.offset, self.width)
+            _check_value(self.value, self.width, "value")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +167,11 @@ class Poll:
     negate: bool = False
 
     def __post_init__(self) -> None:
-        check_access(self.offset, self.width)
-        _check_value(self.mask, self.width, "mask")
-        _check_value(self.value, self.width, "value")
+        limit = _LIMIT.get(self.width, 0)
+        if (self.offset, self.width) not in _LEGAL or not (0 <= self.mask < limit and 0 <= self.value < limit):
+            check_access(self.offset, self.width)
+            _check_value(self.mask, self.width, "mask")
+            _check_value(self.value, self.width, "value")
 
     def matches(self, reg: int) -> bool:
         """The loop's exit condition for one register value."""
