@@ -69,15 +69,16 @@ class SdClock:
         self.period_ps = self.base_period_ps * sd_divisor(value, self.version)
 
     def internal_stable(self, t_ps: int) -> bool:
-        return self.stable_at_ps is not None and t_ps >= self.stable_at_ps
+        stable_at = self.stable_at_ps
+        return stable_at is not None and t_ps >= stable_at
 
     def running(self, t_ps: int) -> bool:
         """The SD clock toggles: SD Clock Enable with a stable internal clock."""
-        return bool(self.control & rm.SDHCI_CLOCK_CARD_EN) and self.internal_stable(t_ps)
+        return bool(self._control & rm.SDHCI_CLOCK_CARD_EN) and self.internal_stable(t_ps)
 
     def write(self, value: int, t_ps: int) -> None:
         """A write of the RW bits; the internal clock starts or stops."""
-        was_enabled = self.control & rm.SDHCI_CLOCK_INT_EN
+        was_enabled = self._control & rm.SDHCI_CLOCK_INT_EN
         self.control = value
         if not value & rm.SDHCI_CLOCK_INT_EN:
             self.stable_at_ps = None
@@ -85,7 +86,7 @@ class SdClock:
             self.stable_at_ps = t_ps + self.stable_delay_ps
 
     def read(self, t_ps: int) -> int:
-        return self.control | (rm.SDHCI_CLOCK_INT_STABLE if self.internal_stable(t_ps) else 0)
+        return self._control | (rm.SDHCI_CLOCK_INT_STABLE if self.internal_stable(t_ps) else 0)
 
     def next_edge(self, t_ps: int) -> int:
         """The first SD clock edge at or after `t_ps`."""
