@@ -9,8 +9,14 @@ a card or host can turn a malformed token into the status the spec asks for.
 from __future__ import annotations
 
 import enum
+import functools
 
 from emmc_card.crc import crc7
+
+# The token codecs below are pure functions of their (immutable) arguments, called once per
+# command on each side of the bus with a handful of distinct values per run: kept in a small
+# cache (typed, so 1 and 1.0 or True stay apart; a malformed token raises every time).
+_token_cache = functools.lru_cache(maxsize=1024, typed=True)
 
 
 class ProtocolError(ValueError):
@@ -154,6 +160,7 @@ def _seal(head: bytes) -> bytes:
     return head + bytes([(crc7(head) << 1) | 1])
 
 
+@_token_cache
 def encode_command(index: int, argument: int) -> bytes:
     """The 6 bytes of a host command token."""
     _check_index(index)
@@ -174,12 +181,18 @@ def _check_short(token: bytes, transmission: int) -> None:
 
 def decode_command(token: bytes) -> tuple[int, int]:
     """(index, argument) of a command token; ProtocolError if malformed."""
+    return _decode_command(bytes(token))     # any bytes-like token; the cache needs it hashable
+
+
+@_token_cache
+def _decode_command(token: bytes) -> tuple[int, int]:
     _check_short(token, 1)
     if token[5] >> 1 != crc7(token[:5]):
         raise ProtocolError(f"CRC7 {token[5] >> 1:#04x} != {crc7(token[:5]):#04x}")
     return token[0] & 0x3F, int.from_bytes(token[1:5], "big")
 
 
+@_token_cache
 def encode_r1(index: int, status: int) -> bytes:
     """R1/R1b response: echoed command index and the card status."""
     _check_index(index)
