@@ -28,13 +28,27 @@ from sdhci.kit.verilator import MIN_VERSION, find_verilator
 
 TIMESCALE = ("1ns", "1ps")      # ps precision: the kit's times are integer ps
 
-__all__ = ["build_lock", "run_bench", "run_dut", "rtl_dir", "rtl_sources", "waves_enabled"]
+__all__ = ["BuildError", "SimulatorError", "build_lock", "run_bench", "run_dut", "rtl_dir", "rtl_sources", "waves_enabled"]
 
 _HELD: set[Path] = set()      # build directories this process holds (the lock is re-entrant)
 
 
 class SimulatorError(RuntimeError):
     """The simulator the bench asks for is not there."""
+
+
+class BuildError(RuntimeError):
+    """The simulator could not compile the design: the first error it printed, and where the rest is."""
+
+
+def _build_failure(simulator: str, name: str, log_file: Path | str | None) -> BuildError:
+    where, first = "in the output above", ""
+    if log_file is not None and Path(log_file).is_file():
+        where = f"in {log_file}"
+        lines = Path(log_file).read_text(errors="replace").splitlines()
+        first = next((line.strip() for line in lines if "error" in line.lower()), "")
+    return BuildError(f"the {simulator} build of {name} failed" + (f": {first}" if first else "")
+                      + f" (the whole log {where})")
 
 
 def waves_enabled() -> bool:
@@ -108,10 +122,13 @@ def run_bench(name: str, toplevel: str, sources: Sequence[Path | str], test_modu
         (base / "waves").mkdir(parents=True, exist_ok=True)
         plusargs.append(f"+dumpfile_path={base / 'waves' / (name + '.fst')}")
     with build_lock(build_dir):
-        runner.build(sources=[Path(s) for s in sources], hdl_toplevel=toplevel, build_dir=build_dir,
-                     includes=[Path(i) for i in includes], parameters=dict(parameters or {}),
-                     defines=dict(defines or {}), timescale=TIMESCALE, waves=waves, build_args=build_args,
-                     log_file=log_file)
+        try:
+            runner.build(sources=[Path(s) for s in sources], hdl_toplevel=toplevel, build_dir=build_dir,
+                         includes=[Path(i) for i in includes], parameters=dict(parameters or {}),
+                         defines=dict(defines or {}), timescale=TIMESCALE, waves=waves, build_args=build_args,
+                         log_file=log_file)
+        except RuntimeError:          # cocotb_tools: "Command failed with return code: N", nothing more
+            raise _build_failure(simulator, name, log_file) from None
         results = runner.test(test_module=test_module, hdl_toplevel=toplevel, testcase=testcase,
                               build_dir=build_dir, test_dir=build_dir, waves=waves,
                               plusargs=plusargs, extra_env=dict(extra_env or {}), log_file=log_file)
