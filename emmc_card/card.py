@@ -473,7 +473,7 @@ class EmmcCard:
             self._flags |= CardStatus.ADDRESS_OUT_OF_RANGE
             return WriteOutcome(None, delay)
         token_end = t_ps + (delay + CRC_STATUS_BITS) * clock_period_ps
-        cached = self._cached(tr)
+        cached = self.cache_on and not (tr.reliable or tr.forced)
         busy_until = self._accept(tr, bytes(data), token_end, cached)
         tr.offset += tr.block_len
         remaining = tr.remaining
@@ -496,11 +496,8 @@ class EmmcCard:
             crcs = crc16_lines(data, crcs.width, crcs.ddr)
         return tuple(crcs) == crc16_lines(data, self.bus_width, self.ddr)
 
-    def _cached(self, tr: _Transfer) -> bool:
-        return self.cache_on and not (tr.reliable or tr.forced)
-
     def _accept(self, tr: _Transfer, data: bytes, t_ps: int, cached: bool) -> int:
-        """Put one block into the cache (`cached`: _cached(tr)) or the programming queue; returns busy end."""
+        """Put one block into the volatile cache (`cached`) or the programming queue; returns busy end."""
         key: BlockKey = (tr.partition, tr.offset)
         timer, queue = self._timer, self._queue
         stall = timer.block_stall_ps(self.blocks_written)

@@ -504,11 +504,12 @@ class DataEngine:
         auto12_last = total - 1 if x.auto12 and total is not None else -1
         # Pending events as (time, making order, kind, made at, handler arguments): one on the DAT
         # line (a block's end, busy's end or an error) and one DMA move at most, run here in order;
-        # DAT0's two level changes (busy's start and end) do nothing when they run, so they are
-        # only kept until it is known whether they ran before the stop.
+        # DAT0's two level changes (busy's start and end, as _dat0_busy holds them) do nothing when
+        # they run, so only the last block's making order and time are kept until the stop says
+        # whether they ran.
         line: tuple | None = (t, 0, _END, t, (x, data, start))
         fetch: tuple | None = None
-        levels: list[tuple] = []
+        level_order, level_made = None, 0
         order = 0
         now = t
         while True:
@@ -551,7 +552,7 @@ class DataEngine:
                 t_end = next_edge(busy_until) if busy_until is not None and busy_until > t_tok_end \
                     else t_tok_end                                                       # _watch_busy
                 self._dat0_busy = (t_tok_end, t_end)                                     # hold_dat0
-                levels = [(t_tok_end, order, _LEVEL, now, ()), (t_end, order + 1, _LEVEL, now, ())]
+                level_order, level_made = order, now
                 if t_end > t_tok_end:
                     record(BusEvent("busy", t_tok_end, t_end, cmd, {"block": x.done}))
                 order += 2
@@ -605,6 +606,8 @@ class DataEngine:
                 fetch = (now + cost, order, _FETCH, now, (x, step, now))
         # The level changes before the stop (the first event not run, or the bound) have run.
         stop = ev[:2] if ev is not None and ev[0] < bound else (bound, -1)
+        levels = [] if level_order is None else [(edge, level_order + i, _LEVEL, level_made, ())
+                                                 for i, edge in enumerate(self._dat0_busy)]
         ran = [level[0] for level in levels if level[:2] < stop]
         self._queue_ahead(max([now, *ran]), [e for e in (line, fetch, *levels[len(ran):]) if e is not None])
 
