@@ -70,6 +70,7 @@ BAD = {
     "value out of range": (["--grid", "run.bus_width=4,3"], "bus_width: must be 1, 4 or 8"),
     "seed as grid key": (["--grid", "run.seed=1,2"], "seeds are [sweep] seeds"),
     "bad seeds": (["--seeds", "9..3"], "--seeds"),
+    "no seeds": (["--seeds", "0"], "a count of at least 1), got 0"),
     "image": (["--image", "x.img"], "run.image"),
     "bad combination": (["--grid", "controller=v1-pio,v3", "--transfer", "adma2"], "controller does not have it"),
 }

@@ -194,8 +194,9 @@ def parse_seeds(raw: Any, where: str = "sweep.seeds") -> tuple[int, int]:
         raise ConfigError(where, f"expected a count N, [first, last] or \"first..last\", got {raw!r}")
     first, last = pair
     if not 0 <= first <= last <= INT64_MAX:
+        given = f"{first}..{last}" if isinstance(raw, list) or ".." in str(raw) else str(last)   # as written
         raise ConfigError(where, f"seeds must run from a first to a last seed within 0 .. 2^63-1, first <= last "
-                          f"(a count of at least 1), got {first}..{last}")
+                          f"(a count of at least 1), got {given}")
     return first, last
 
 
