@@ -190,16 +190,17 @@ class SdhciController:
             # Linux's acknowledgement of both status registers at once (write 1 to clear each half).
             self.ints.clear(value & 0xFFFFFFFF)
             return
-        mask = (1 << width) - 1
-        value &= mask
         reg = _WHOLE_REGISTER.get((offset, width))
         if reg is not None:
             if self.version >= reg.min_version:
-                self._write_reg(reg.name, value, mask, self.scheduler.now)
+                mask = (1 << width) - 1
+                self._write_reg(reg.name, value & mask, mask, self.scheduler.now)
             return
         if (offset, width) not in LEGAL_ACCESSES:
             return
         t = self.scheduler.now
+        mask = (1 << width) - 1
+        value &= mask
         reg = BYTE_TO_REGISTER[offset]
         if reg is _BUFFER_DATA_PORT:
             self.data.port_write(t, value.to_bytes(width // 8, "little"))

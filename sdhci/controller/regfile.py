@@ -104,7 +104,7 @@ class RegisterFile:
         mask = self._write_mask[name] & byte_mask
         old = self._values[name]
         new = (old & ~mask) | (value & mask)
-        if new != old:          # the views are functions of the values: an unchanged value leaves them as they are
+        if new != old:          # the views are functions of the values: unchanged values, unchanged views
             self._values[name] = new
             if name in _DERIVED_FROM:
                 self._derive()
