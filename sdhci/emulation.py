@@ -23,6 +23,7 @@ from typing import Any, Callable, Generator, NamedTuple
 from emmc_card import EmmcCard, InjectedStall
 from emmc_card.card import CardSnapshot
 from emmc_card.program import PowerCutReport
+from emmc_card.statecopy import FrozenState
 from emmc_card.storage import USER, Storage
 from sdhci import regmap as R
 from sdhci.config import REASONS, SECTOR, EmulatorConfig, PowerCut
@@ -320,8 +321,8 @@ class SessionSnapshot:
     """A booted board: each model's state right after card bring-up (PanicSession.snapshot)."""
     key: str
     card: CardSnapshot
-    controller: Any
-    host: dict
+    controller: tuple[FrozenState, int]
+    host: FrozenState
     runner: RunnerSnapshot
     memory: dict
     responses: dict[int, bytes]

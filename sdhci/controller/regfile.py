@@ -68,6 +68,10 @@ class RegisterFile:
         self.adma64 = False                       # DMA Select: ADMA2 with 64-bit addresses
         self.reset()
 
+    def fixed_tables(self) -> tuple[dict[str, int], ...]:
+        """The masks: fixed at construction, so a snapshot of the controller can leave them shared."""
+        return self.shown_mask, self._write_mask
+
     def reset(self) -> None:
         self._values = dict.fromkeys(PLAIN, 0)
         self._derive()
