@@ -334,10 +334,12 @@ class PanicSession:
     def __init__(self, config: EmulatorConfig) -> None:
         config.validate()
         self.config = config
-        card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.boot_seed)
+        # The card never changes its configuration: a new one where the run's settings differ, not a deep copy.
+        timing = config.card.timing
         if config.run.stall_ms:
-            card_config.timing.injected_stalls.append(
-                InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000)))
+            stall = InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000))
+            timing = dataclasses.replace(timing, injected_stalls=[*timing.injected_stalls, stall])
+        card_config = dataclasses.replace(config.card, seed=config.run.boot_seed, timing=timing)
         self.card = EmmcCard(card_config, image_path=config.run.image)
         # The disk as it was partitioned before boot; Linux's view of the table (msdos numbering).
         self.partitions: list[Partition] = write_partition_table(
