@@ -254,6 +254,7 @@ def _let_hardware_run(controller: SdhciController, until_ps: int) -> int | None:
 
 _RANK = {name: i for i, name in enumerate(PHASE_PRIORITY)}
 _RANK_BITS = 3                      # an edge is one int, time << _RANK_BITS | rank: sorting ints is cheap
+_RANK_MASK = (1 << _RANK_BITS) - 1
 assert len(PHASE_PRIORITY) <= 1 << _RANK_BITS
 #: For each set of covering ranks (bit r for rank r), the phase that counts: the lowest rank, else other.
 _FIRST_RANK = tuple((covering & -covering).bit_length() - 1 if covering else _RANK["other"]
@@ -269,8 +270,8 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
                      else _TRACE_PHASE.get(event.kind))
             if phase is not None:
                 spans[_RANK[phase]].append((event.start_ps, event.end_ps))
-    spans[_RANK["host_access"]] += [(record.start_ps, record.end_ps) for record in log
-                                    if record.start_ps < t1 and record.end_ps > t0 and isinstance(record.op, _HOST_OPS)]
+    spans[_RANK["host_access"]] += [(record.start_ps, record.end_ps) for record in log if record.start_ps < t1
+                                    and record.end_ps > t0 and isinstance(record.op, _HOST_OPS)]
     # Each rank's spans merged into disjoint intervals, clipped to [t0, t1): then every edge of a rank
     # toggles whether that rank covers the sweep, and the edges are swept in time order.
     edges = []
@@ -295,7 +296,7 @@ def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
         if t > at:
             totals[_FIRST_RANK[covering]] += t - at
             at = t
-        covering ^= 1 << (edge & (1 << _RANK_BITS) - 1)
+        covering ^= 1 << (edge & _RANK_MASK)
     totals[_RANK["other"]] += t1 - at
     return dict(zip(PHASE_PRIORITY, totals))
 
