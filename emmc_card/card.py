@@ -473,16 +473,19 @@ class EmmcCard:
             self._flags |= CardStatus.ADDRESS_OUT_OF_RANGE
             return WriteOutcome(None, delay)
         token_end = t_ps + (delay + CRC_STATUS_BITS) * clock_period_ps
-        busy_until = self._accept(tr, bytes(data), token_end)
+        cached = self.cache_on and not (tr.reliable or tr.forced)
+        busy_until = self._accept(tr, bytes(data), token_end, cached)
         tr.offset += tr.block_len
-        if tr.remaining is not None:
-            tr.remaining -= 1
-        if tr.remaining == 0:
-            # Last block (CMD24, or CMD25 after the CMD23 count): programming, then tran.
-            busy_until = max(busy_until, self._queue.free_ps) if not self._cached(tr) else busy_until
-            self._transfer = None
-            self._enter(S.PRG, busy_until, S.TRAN)
-        self._busy_until = max(self._busy_until, busy_until)
+        remaining = tr.remaining
+        if remaining is not None:
+            tr.remaining = remaining = remaining - 1
+            if remaining == 0:
+                # Last block (CMD24, or CMD25 after the CMD23 count): programming, then tran.
+                busy_until = max(busy_until, self._queue.free_ps) if not cached else busy_until
+                self._transfer = None
+                self._enter(S.PRG, busy_until, S.TRAN)
+        if busy_until > self._busy_until:
+            self._busy_until = busy_until
         return WriteOutcome(CRC_STATUS_ACCEPTED, delay, busy_until if busy_until > token_end else None)
 
     def _crcs_match(self, data: bytes, crcs: tuple[int, ...] | CorrectCrcs) -> bool:
@@ -493,21 +496,19 @@ class EmmcCard:
             crcs = crc16_lines(data, crcs.width, crcs.ddr)
         return tuple(crcs) == crc16_lines(data, self.bus_width, self.ddr)
 
-    def _cached(self, tr: _Transfer) -> bool:
-        return self.cache_on and not (tr.reliable or tr.forced)
-
-    def _accept(self, tr: _Transfer, data: bytes, t_ps: int) -> int:
-        """Put one block into the cache or the programming queue; returns busy end."""
+    def _accept(self, tr: _Transfer, data: bytes, t_ps: int, cached: bool) -> int:
+        """Put one block into the volatile cache (`cached`) or the programming queue; returns busy end."""
         key: BlockKey = (tr.partition, tr.offset)
         timer, queue = self._timer, self._queue
         stall = timer.block_stall_ps(self.blocks_written)
         self.blocks_written += 1
         buffer_blocks = self.config.timing.write_buffer_blocks
-        if self._cached(tr):
+        if cached:
             for old_key, old_data in self._cache.put(key, data):
                 queue.schedule(old_key, old_data, t_ps, timer.program_ps(), False)
             accepted = t_ps + timer.cached_write_ps() + stall
-            return max(accepted, queue.room_ps(t_ps, buffer_blocks))
+            room = queue.room_ps(t_ps, buffer_blocks)
+            return accepted if accepted >= room else room
         self._cache.discard(key)   # the medium copy is now the newest
         queue.schedule(key, data, t_ps, timer.program_ps() + stall, tr.reliable)
         return queue.room_ps(t_ps, buffer_blocks)

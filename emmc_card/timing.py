@@ -10,7 +10,7 @@ import dataclasses
 import math
 import random
 
-from emmc_card.config import CardConfig, TimeDistribution, us_to_ps
+from emmc_card.config import US, CardConfig, TimeDistribution, us_to_ps
 
 
 class CardTimer:
@@ -55,8 +55,8 @@ class CardTimer:
         if fixed is not None:
             return fixed
         dist: TimeDistribution = getattr(self._timing, knob)
-        if dist.kind == "uniform":     # rng.uniform(min, max), as random.py computes it, without its call
-            return us_to_ps(dist.min_us + (dist.max_us - dist.min_us) * self.rng.random())
+        if dist.kind == "uniform":     # us_to_ps(rng.uniform(min, max)), as both compute it, without their calls
+            return round((dist.min_us + (dist.max_us - dist.min_us) * self.rng.random()) * US)
         if dist.kind == "lognormal":
             value = self.rng.lognormvariate(math.log(dist.value_us), dist.sigma)
             return us_to_ps(min(value, dist.max_us) if dist.max_us > 0 else value)

@@ -309,23 +309,21 @@ class DataEngine:
         x = self.xfer
         if x.dma is not Dma.IDLE or not x.more_to_fetch() or len(x.buffer) + x.in_flight >= self._slots:
             return
-        step = self._dma_map(x)
+        step, cost = self._dma_map(x)
         x.dma = Dma.MOVING
-        self._schedule(t + self._dma_cost(step), "dat", _HOST, self._on_dma_fetched, (x, step, t))
+        self._schedule(t + cost, "dat", _HOST, self._on_dma_fetched, (x, step, t))
 
-    def _dma_cost(self, step: AdmaStep) -> int:
+    def _dma_map(self, x: Transfer) -> tuple[AdmaStep, int]:
+        """Map the next block's host memory: the step and its latency (descriptor fetches, the block's move)."""
         lat = self._lat
-        return step.fetched * lat.dma_descriptor_fetch_ps + (lat.dma_block_ps if step.error is None else 0)
-
-    def _dma_map(self, x: Transfer) -> AdmaStep:
         if x.adma is None:
-            return AdmaStep(segments=x.sdma.segments(x.block_size))
+            return AdmaStep(x.sdma.segments(x.block_size)), lat.dma_block_ps
         try:
             step = x.adma.take(x.block_size)
         except ValueError:        # descriptor or data address outside the address space
-            return AdmaStep(error=_ADMA_FETCH_ERROR)
+            return AdmaStep(error=_ADMA_FETCH_ERROR), 0
         self._regs.set_adma_address(x.adma.descriptor)
-        return step
+        return step, step.fetched * lat.dma_descriptor_fetch_ps + (lat.dma_block_ps if step.error is None else 0)
 
     def _dma_done(self, t: int, x: Transfer, step: AdmaStep, start: int) -> bool:
         """Common DMA bookkeeping: trace, ADMA error, Int attribute. False on error."""
@@ -496,16 +494,22 @@ class DataEngine:
         limit = regs.data_timeout_ps
         cmd = x.cmd.index
         total = x.total
-        write_block, next_edge, record, memory = self._slot.write_block, clock.next_edge, self._trace.append, self._memory
+        write_block, next_edge, record, memory = self._slot.block_writer(), clock.next_edge, self._trace.append, self._memory
         block_end, busy_end, block_start, idle = Cause.BLOCK_END, Cause.BUSY_END, Cause.BLOCK_START, Phase.IDLE
         dma_idle, dma_moving = Dma.IDLE, Dma.MOVING
+        dma_map, count_down = self._dma_map, regs.block_count_decrement
+        # Of _steady_block_end's questions two can change from block to block here (nothing in the
+        # loop stops or fails the transfer): the block a fault names (blocks run one by one from
+        # one below it, so reaching it is equality) and the last block of an Auto CMD12 write.
+        auto12_last = total - 1 if x.auto12 and total is not None else -1
         # Pending events as (time, making order, kind, made at, handler arguments): one on the DAT
         # line (a block's end, busy's end or an error) and one DMA move at most, run here in order;
-        # DAT0's two level changes (busy's start and end) do nothing when they run, so they are
-        # only kept until it is known whether they ran before the stop.
+        # DAT0's two level changes (busy's start and end, as _dat0_busy holds them) do nothing when
+        # they run, so only the last block's making order and time are kept until the stop says
+        # whether they ran.
         line: tuple | None = (t, 0, _END, t, (x, data, start))
         fetch: tuple | None = None
-        levels: list[tuple] = []
+        level_order, level_made = None, 0
         order = 0
         now = t
         while True:
@@ -517,7 +521,7 @@ class DataEngine:
             kind = ev[2]
             if kind is _END:                      # _on_write_block_end
                 block = self.blocks_total
-                if ev[1] and not self._steady_block_end(x, block, free):
+                if ev[1] and (block == free or x.done == auto12_last):      # _steady_block_end: see above
                     break
                 now = ev[0]
                 _, data, start = ev[4]
@@ -528,10 +532,10 @@ class DataEngine:
                 x.in_flight -= 1
                 if x.dma is dma_idle and (total is None or x.fetched < total) \
                         and len(x.buffer) + x.in_flight < slots:                  # _dma_fetch
-                    step = self._dma_map(x)
+                    step, cost = dma_map(x)
                     x.dma = dma_moving
                     order += 1
-                    fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
+                    fetch = (now + cost, order, _FETCH, now, (x, step, now))
                 token = out.token if out is not None else None
                 order += 1
                 if token is None:
@@ -548,7 +552,7 @@ class DataEngine:
                 t_end = next_edge(busy_until) if busy_until is not None and busy_until > t_tok_end \
                     else t_tok_end                                                       # _watch_busy
                 self._dat0_busy = (t_tok_end, t_end)                                     # hold_dat0
-                levels = [(t_tok_end, order, _LEVEL, now, ()), (t_end, order + 1, _LEVEL, now, ())]
+                level_order, level_made = order, now
                 if t_end > t_tok_end:
                     record(BusEvent("busy", t_tok_end, t_end, cmd, {"block": x.done}))
                 order += 2
@@ -563,7 +567,8 @@ class DataEngine:
                 now = ev[0]
                 line = None
                 x.go(busy_end)
-                self._block_done(x)
+                x.done += 1                                                                # _block_done
+                count_down()
                 x.gate_ps = now + gap_ps
             elif kind is _FETCH:                  # _on_dma_fetched: no error, Int or SDMA boundary
                 _, step, fetch_start = ev[4]
@@ -595,12 +600,14 @@ class DataEngine:
                 line = (begin + block_ps, order, _END, now, (x, block_data, begin))
             if kind is _FETCH and x.dma is dma_idle and (total is None or x.fetched < total) \
                     and len(x.buffer) + x.in_flight < slots:                          # _dma_fetch
-                step = self._dma_map(x)
+                step, cost = dma_map(x)
                 x.dma = dma_moving
                 order += 1
-                fetch = (now + self._dma_cost(step), order, _FETCH, now, (x, step, now))
+                fetch = (now + cost, order, _FETCH, now, (x, step, now))
         # The level changes before the stop (the first event not run, or the bound) have run.
         stop = ev[:2] if ev is not None and ev[0] < bound else (bound, -1)
+        levels = [] if level_order is None else [(edge, level_order + i, _LEVEL, level_made, ())
+                                                 for i, edge in enumerate(self._dat0_busy)]
         ran = [level[0] for level in levels if level[:2] < stop]
         self._queue_ahead(max([now, *ran]), [e for e in (line, fetch, *levels[len(ran):]) if e is not None])
 
@@ -790,9 +797,9 @@ class DataEngine:
         """Read DMA: move the oldest buffered block to host memory."""
         if x is not self.xfer or x.dma is not Dma.IDLE or not x.buffer or x.failed:
             return
-        step = self._dma_map(x)
+        step, cost = self._dma_map(x)
         x.dma = Dma.MOVING
-        self._after(t + self._dma_cost(step), self._on_dma_stored, x, step, t)
+        self._after(t + cost, self._on_dma_stored, x, step, t)
 
     def _on_dma_stored(self, t: int, x: Transfer, step: AdmaStep, start: int) -> None:
         if x is not self.xfer:

@@ -56,6 +56,15 @@ class CardSlot:
                     period_ps: int) -> WriteOutcome | None:
         return self.card.write_block(data, crcs, t, period_ps) if self.ready else None
 
+    def block_writer(self) -> Callable[[bytes, tuple[int, ...] | CorrectCrcs, int, int], WriteOutcome | None]:
+        """write_block for a run of blocks over which the slot stays as it is now.
+
+        Only a register write (SD Bus Power) or a fault (remove_card) changes
+        whether the card is there; a caller running blocks without either
+        takes the card's own write_block once instead of asking per block.
+        """
+        return self.card.write_block if self.ready else self.write_block
+
     def read_block(self, t: int, period_ps: int) -> ReadOutcome | None:
         return self.card.read_block(t, period_ps) if self.ready else None
 

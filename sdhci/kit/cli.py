@@ -80,9 +80,14 @@ def render(result: dict[str, Any]) -> str:
 
 
 def run_rtl(args: argparse.Namespace, out: TextIO) -> int:
-    """Run `rtl compare` or `rtl calibrate`; 0 when the DUT and the model agree, 1 when not."""
+    """Run `rtl compare` or `rtl calibrate`; 0 when the DUT and the model agree, 1 when not.
+
+    A design that does not build, a simulator that is missing or a run that
+    produced no result is an error (one line, exit status 2), not a verdict.
+    """
     try:
-        from sdhci.kit.compare import compare_dut
+        from sdhci.kit.compare import CompareError, compare_dut
+        from sdhci.kit.sim import BuildError, SimulatorError
     except ImportError as err:
         raise ValueError(f"the verification kit is not installed ({err.name} missing): "
                          "pip install 'sdhci-emu[kit]'") from None
@@ -92,9 +97,12 @@ def run_rtl(args: argparse.Namespace, out: TextIO) -> int:
         if not 0 <= value <= 2:
             raise ValueError(f"argument --{key.replace('_cells', '').replace('_', '-')}: must lie in 0..2 cells")
     calibrate = Path(args.output) if args.rtl_command == "calibrate" else None
-    result = compare_dut(desc, simulator=args.sim, transfer=args.transfer,
-                         preset=_preset(getattr(args, "controller", None)), calibrate=calibrate,
-                         bfm_timing=timing, work_dir=Path(args.work_dir) if args.work_dir else None)
+    try:
+        result = compare_dut(desc, simulator=args.sim, transfer=args.transfer,
+                             preset=_preset(getattr(args, "controller", None)), calibrate=calibrate,
+                             bfm_timing=timing, work_dir=Path(args.work_dir) if args.work_dir else None)
+    except (BuildError, CompareError, SimulatorError) as err:     # the DUT or the tools, not a disagreement
+        raise ValueError(f"rtl {args.rtl_command}: {err}") from None
     if calibrate is not None:
         result["calibrated"] = str(calibrate)
     if args.json:

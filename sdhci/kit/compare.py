@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from sdhci.kit.dut import DutDescription
-from sdhci.kit.sim import run_dut
+from sdhci.kit.sim import build_lock, run_dut
 
 BENCH_MODULE = "sdhci.kit.compare_bench"
 JOB_ENV = "SDHCI_KIT_JOB"          # the bench reads its job file from here
@@ -41,25 +41,26 @@ def compare_dut(desc: DutDescription, *, simulator: str | None = None, transfer:
     base = Path(work_dir) if work_dir is not None else Path.cwd()
     name = _build_name(desc, simulator)
     job_dir = base / "sim_build" / f"{name}-{simulator}"
-    job_dir.mkdir(parents=True, exist_ok=True)
-    # one build per design; the job, result and log per kind of run, so that runs by other
-    # transfer modes (or a calibration) keep theirs beside it
-    run = f"{'calibrate' if calibrate else 'compare'}-{transfer}"
-    output = job_dir / f"{run}.json"
-    output.unlink(missing_ok=True)
-    job = {"dut": desc.as_dict(), "simulator": simulator, "transfer": transfer, "preset": preset,
-           "calibrate": str(Path(calibrate).resolve()) if calibrate else None, "bfm_timing": bfm_timing or {},
-           "output": str(output)}
-    job_file = job_dir / f"{run}-job.json"
-    job_file.write_text(json.dumps(job, indent=2))
-    log = job_dir / f"{run}.log"
-    try:
-        run_dut(desc, BENCH_MODULE, name=name, simulator=simulator, extra_env={JOB_ENV: str(job_file)},
-                work_dir=base, log_file=log)
-    except SystemExit:
-        pass                          # cocotb_tools reports a failed test this way; the result tells
-    if not output.is_file():
-        raise CompareError(f"the {simulator} run of {desc.label} produced no result; see {log}")
-    result = json.loads(output.read_text())
+    with build_lock(job_dir):       # another compare of this design waits: the job files are shared
+        job_dir.mkdir(parents=True, exist_ok=True)
+        # one build per design; the job, result and log per kind of run, so that runs by other
+        # transfer modes (or a calibration) keep theirs beside it
+        run = f"{'calibrate' if calibrate else 'compare'}-{transfer}"
+        output = job_dir / f"{run}.json"
+        output.unlink(missing_ok=True)
+        job = {"dut": desc.as_dict(), "simulator": simulator, "transfer": transfer, "preset": preset,
+               "calibrate": str(Path(calibrate).resolve()) if calibrate else None, "bfm_timing": bfm_timing or {},
+               "output": str(output)}
+        job_file = job_dir / f"{run}-job.json"
+        job_file.write_text(json.dumps(job, indent=2))
+        log = job_dir / f"{run}.log"
+        try:
+            run_dut(desc, BENCH_MODULE, name=name, simulator=simulator, extra_env={JOB_ENV: str(job_file)},
+                    work_dir=base, log_file=log)
+        except SystemExit:
+            pass                          # cocotb_tools reports a failed test this way; the result tells
+        if not output.is_file():
+            raise CompareError(f"the {simulator} run of {desc.label} produced no result; see {log}")
+        result = json.loads(output.read_text())
     result["log"] = str(log)
     return result

@@ -40,6 +40,7 @@ from sdhci.driver.sdhci_host import sdhci_dma_flags, transfer_name
 from sdhci.emulation import PanicSession
 
 WIRE_SETTLE_CELLS = 300       # longer than an R2 response (136 cells) after its NCR/NID
+UNCALIBRATED = "defaults (uncalibrated)"
 
 
 def _latencies(job: dict[str, Any], desc: DutDescription, base_mhz: int) -> tuple[Latencies, int, str]:
@@ -51,7 +52,7 @@ def _latencies(job: dict[str, Any], desc: DutDescription, base_mhz: int) -> tupl
                 int(table.get("buffer_blocks", 1)), "preset file")
     if desc.name in BUILTIN_DUTS:
         return rtl_latencies(base_mhz), 1, "sdhci_top calibration"
-    return Latencies(), 1, "defaults (uncalibrated)"
+    return Latencies(), 1, UNCALIBRATED
 
 
 def _refuse(job: dict[str, Any], desc: DutDescription, identity: Any, message: str) -> None:
@@ -131,7 +132,12 @@ async def compare(dut: Any) -> None:
         f"SD bus protocol violation at {v.t_ps / 1e6:.3f} us: {v.code}: {v.message}" for v in bfm.violations]
     out["passed"] = out["passed"] and not out["diagnosis"]    # wire evidence against the DUT fails it
     if not out["passed"] and not out["diagnosis"]:
-        differ = [row["phase"] for row in out["phases"] if not row["ok"]]
+        off = [row for row in out["phases"] if not row["ok"]]
         out["diagnosis"].append("no wire-level evidence against the controller; the model and the RTL differ in: "
-                                + (", ".join(differ) or "image or commands"))
+                                + (", ".join(row["phase"] for row in off) or "image or commands"))
+        if (out["latencies_from"] == UNCALIBRATED and off and all(row["kind"] == "latency" for row in off)
+                and out["image_identical"] and out["commands_identical"]):
+            out["diagnosis"].append("only latencies differ, and the model's are the defaults: `sdhci-emu rtl "
+                                    "calibrate` (same --dut, with --output PRESET.toml) fits them to this "
+                                    "controller; `sdhci-emu rtl compare --controller PRESET.toml` then uses them")
     Path(job["output"]).write_text(json.dumps(out, indent=2) + "\n")
