@@ -29,7 +29,7 @@ from emmc_card.cache import BlockKey, WriteCache
 from emmc_card.config import SECTOR, CardConfig
 from emmc_card.crc import crc16_lines
 from emmc_card.program import PowerCutReport, ProgramQueue
-from emmc_card.statecopy import copy_state, restore_state
+from emmc_card.statecopy import FrozenState, copy_state, restore_state
 from emmc_card.protocol import (
     CLEARED_BY_VALID_COMMAND,
     ERROR_BITS,
@@ -87,7 +87,7 @@ class _Transfer:
 class CardSnapshot:
     """Everything an EmmcCard holds at one moment (see EmmcCard.snapshot)."""
 
-    state: dict
+    state: FrozenState
     medium: object
 
 
@@ -623,7 +623,7 @@ class EmmcCard:
     def restore(self, snapshot: CardSnapshot) -> None:
         """Return to the moment snapshot() was taken (the same card object, for the host that holds it)."""
         storage = self.storage
-        restore_state(self, snapshot.state, self._shared())
+        restore_state(self, snapshot.state)
         storage.restore(snapshot.medium)
 
     def keep_programming_history(self) -> list:

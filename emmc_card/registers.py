@@ -1,13 +1,13 @@
 """OCR, CID, CSD and EXT_CSD contents built from a CardConfig (JESD84-B51).
 
 CID and CSD are 128-bit registers whose fields are given by bit ranges
-(127..0); bitstring keeps them as bit arrays so each field is one slice.
+(127..0); bitstring reads a field back as one slice.
 EXT_CSD is 512 bytes indexed by byte; the named indices below are the ones
 the card model and the host use.
 """
 from __future__ import annotations
 
-from bitstring import BitArray, Bits
+from bitstring import Bits
 
 from emmc_card.config import SECTOR, CardConfig, ConfigError, encode_taac
 from emmc_card.protocol import register_with_crc
@@ -55,9 +55,18 @@ def ocr(config: CardConfig, powered_up: bool) -> int:
     return value | (OCR_BUSY if powered_up else 0)
 
 
-def _put(bits: BitArray, high: int, low: int, value: int) -> None:
-    """Write `value` into register bits high..low (bit 127 is the first bit)."""
-    bits[127 - high:128 - low] = Bits(uint=value, length=high - low + 1)
+def _register(*fields: tuple[int, int, int]) -> bytes:
+    """A 16-byte CID/CSD from its (high bit, low bit, value) fields, bit 127 first.
+
+    Integer shifts, not bitstring slices: those cost about 150 us a card,
+    which every new session pays. A value too wide for its bits is an error.
+    """
+    register = 0
+    for high, low, value in fields:
+        if not 0 <= value < 1 << (high - low + 1):
+            raise ValueError(f"{value} does not fit register bits {high}..{low}")
+        register |= value << low
+    return register.to_bytes(16, "big")
 
 
 def field_value(register: bytes, high: int, low: int) -> int:
@@ -68,15 +77,15 @@ def field_value(register: bytes, high: int, low: int) -> int:
 def cid(config: CardConfig) -> bytes:
     """The 16-byte CID, its CRC7 included."""
     c = config.cid
-    bits = BitArray(uint=0, length=128)
-    _put(bits, 127, 120, c.mid)
-    _put(bits, 113, 112, c.cbx)
-    _put(bits, 111, 104, c.oid)
-    _put(bits, 103, 56, int.from_bytes(c.pnm.encode("ascii"), "big"))
-    _put(bits, 55, 48, c.prv)
-    _put(bits, 47, 16, c.psn)
-    _put(bits, 15, 8, c.mdt)
-    return register_with_crc(bits.tobytes())
+    return register_with_crc(_register(
+        (127, 120, c.mid),
+        (113, 112, c.cbx),
+        (111, 104, c.oid),
+        (103, 56, int.from_bytes(c.pnm.encode("ascii"), "big")),
+        (55, 48, c.prv),
+        (47, 16, c.psn),
+        (15, 8, c.mdt),
+    ))
 
 
 def csd_capacity_fields(capacity: int) -> tuple[int, int, int]:
@@ -100,27 +109,27 @@ def csd_capacity_fields(capacity: int) -> tuple[int, int, int]:
 def csd(config: CardConfig) -> bytes:
     """The 16-byte CSD, its CRC7 included."""
     c_size, c_size_mult, read_bl_len = csd_capacity_fields(config.user_area_bytes)
-    bits = BitArray(uint=0, length=128)
-    _put(bits, 127, 126, 3)              # CSD_STRUCTURE: version in EXT_CSD
-    _put(bits, 125, 122, 4)              # SPEC_VERS: 4.x and later
-    _put(bits, 119, 112, encode_taac(config.taac_ns))
-    _put(bits, 111, 104, config.nsac)
-    _put(bits, 103, 96, config.tran_speed)
-    _put(bits, 95, 84, 0x8F5)            # CCC: classes 0, 2, 4, 5, 6, 7, 11
-    _put(bits, 83, 80, read_bl_len)
-    _put(bits, 79, 79, 1)                # READ_BL_PARTIAL
-    _put(bits, 73, 62, c_size)
-    _put(bits, 61, 59, 7)                # VDD_R_CURR_MIN
-    _put(bits, 58, 56, 7)                # VDD_R_CURR_MAX
-    _put(bits, 55, 53, 7)                # VDD_W_CURR_MIN
-    _put(bits, 52, 50, 7)                # VDD_W_CURR_MAX
-    _put(bits, 49, 47, c_size_mult)
-    _put(bits, 46, 42, 0x1F)             # ERASE_GRP_SIZE
-    _put(bits, 41, 37, 0x1F)             # ERASE_GRP_MULT
-    _put(bits, 31, 31, 1)                # WP_GRP_ENABLE
-    _put(bits, 28, 26, config.r2w_factor)
-    _put(bits, 25, 22, 9)                # WRITE_BL_LEN: 512 bytes
-    return register_with_crc(bits.tobytes())
+    return register_with_crc(_register(
+        (127, 126, 3),              # CSD_STRUCTURE: version in EXT_CSD
+        (125, 122, 4),              # SPEC_VERS: 4.x and later
+        (119, 112, encode_taac(config.taac_ns)),
+        (111, 104, config.nsac),
+        (103, 96, config.tran_speed),
+        (95, 84, 0x8F5),            # CCC: classes 0, 2, 4, 5, 6, 7, 11
+        (83, 80, read_bl_len),
+        (79, 79, 1),                # READ_BL_PARTIAL
+        (73, 62, c_size),
+        (61, 59, 7),                # VDD_R_CURR_MIN
+        (58, 56, 7),                # VDD_R_CURR_MAX
+        (55, 53, 7),                # VDD_W_CURR_MIN
+        (52, 50, 7),                # VDD_W_CURR_MAX
+        (49, 47, c_size_mult),
+        (46, 42, 0x1F),             # ERASE_GRP_SIZE
+        (41, 37, 0x1F),             # ERASE_GRP_MULT
+        (31, 31, 1),                # WP_GRP_ENABLE
+        (28, 26, config.r2w_factor),
+        (25, 22, 9),                # WRITE_BL_LEN: 512 bytes
+    ))
 
 
 def ext_csd(config: CardConfig) -> bytearray:

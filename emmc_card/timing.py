@@ -13,27 +13,14 @@ import random
 from emmc_card.config import US, CardConfig, TimeDistribution, us_to_ps
 
 
-class _Draws(random.Random):
-    """random.Random whose deep copy takes the generator's state whole.
-
-    copy.deepcopy would otherwise copy the state's 625 integers one by one:
-    most of a snapshot restore's time, which a sweep pays on every run.
-    """
-
-    def __deepcopy__(self, memo: dict) -> _Draws:
-        twin = _Draws(0)
-        twin.setstate(self.getstate())
-        return twin
-
-
 class CardTimer:
     """Draws NCR/NAC cycles, busy times, GC stalls and tear points for one card."""
 
     def __init__(self, config: CardConfig) -> None:
         self._config = config
         self._timing = config.timing
-        self.rng = _Draws(config.seed)
-        self._replay_pos: dict[str, int] = {}   # by knob name: survives copy.deepcopy
+        self.rng = random.Random(config.seed)
+        self._replay_pos: dict[str, int] = {}   # by knob name: part of the card's snapshot
         self._stalls: dict[int, int] = {}
         for stall in self._timing.injected_stalls:
             self._stalls[stall.block] = self._stalls.get(stall.block, 0) + stall.duration_ps

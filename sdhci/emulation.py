@@ -23,6 +23,7 @@ from typing import Any, Callable, Generator, NamedTuple
 from emmc_card import EmmcCard, InjectedStall
 from emmc_card.card import CardSnapshot
 from emmc_card.program import PowerCutReport
+from emmc_card.statecopy import FrozenState
 from emmc_card.storage import USER, Storage
 from sdhci import regmap as R
 from sdhci.config import REASONS, SECTOR, EmulatorConfig, PowerCut
@@ -251,32 +252,52 @@ def _let_hardware_run(controller: SdhciController, until_ps: int) -> int | None:
     return completed
 
 
+_RANK = {name: i for i, name in enumerate(PHASE_PRIORITY)}
+_RANK_BITS = 3                      # an edge is one int, time << _RANK_BITS | rank: sorting ints is cheap
+_RANK_MASK = (1 << _RANK_BITS) - 1
+assert len(PHASE_PRIORITY) <= 1 << _RANK_BITS
+#: For each set of covering ranks (bit r for rank r), the phase that counts: the lowest rank, else other.
+_FIRST_RANK = tuple((covering & -covering).bit_length() - 1 if covering else _RANK["other"]
+                    for covering in range(1 << len(PHASE_PRIORITY)))
+
+
 def _phases(trace: list, log: list, t0: int, t1: int) -> dict[str, int]:
     """Split [t0, t1) among the phases by PHASE_PRIORITY; the parts sum to t1 - t0."""
-    rank = {name: i for i, name in enumerate(PHASE_PRIORITY)}
-    host = rank["host_access"]
-    spans = [(event.start_ps, event.end_ps, rank[phase]) for event in trace
-             if event.start_ps < t1 and event.end_ps > t0
-             and (phase := _TIMEOUT_PHASE.get(event.detail.get("what"), "other") if event.kind == "timeout"
-                  else _TRACE_PHASE.get(event.kind)) is not None]
-    spans += [(record.start_ps, record.end_ps, host) for record in log
-              if record.start_ps < t1 and record.end_ps > t0 and isinstance(record.op, _HOST_OPS)]
-    # Each span, clipped to [t0, t1), opens and closes at an edge; the edges are swept in time order.
-    edges = [(start if start > t0 else t0, 1, r) for start, _, r in spans]
-    edges += [(end if end < t1 else t1, -1, r) for _, end, r in spans]
+    spans: list[list[tuple[int, int]]] = [[] for _ in PHASE_PRIORITY]
+    for event in trace:
+        if event.start_ps < t1 and event.end_ps > t0:
+            phase = (_TIMEOUT_PHASE.get(event.detail.get("what"), "other") if event.kind == "timeout"
+                     else _TRACE_PHASE.get(event.kind))
+            if phase is not None:
+                spans[_RANK[phase]].append((event.start_ps, event.end_ps))
+    spans[_RANK["host_access"]] += [(record.start_ps, record.end_ps) for record in log if record.start_ps < t1
+                                    and record.end_ps > t0 and isinstance(record.op, _HOST_OPS)]
+    # Each rank's spans merged into disjoint intervals, clipped to [t0, t1): then every edge of a rank
+    # toggles whether that rank covers the sweep, and the edges are swept in time order.
+    edges = []
+    for r, rank_spans in enumerate(spans):
+        if not rank_spans:
+            continue
+        rank_spans.sort()
+        start, end = rank_spans[0]
+        for s, e in rank_spans:
+            if s > end:
+                edges += ((start if start > t0 else t0) << _RANK_BITS | r, end << _RANK_BITS | r)
+                start, end = s, e
+            elif e > end:
+                end = e
+        edges += ((start if start > t0 else t0) << _RANK_BITS | r, (end if end < t1 else t1) << _RANK_BITS | r)
     edges.sort()
-    other = rank["other"]
     totals = [0] * len(PHASE_PRIORITY)
-    active = [0] * len(PHASE_PRIORITY)
-    covering = 0            # bit r set while a span of rank r covers the sweep: the lowest set bit wins
+    covering = 0
     at = t0
-    for t, delta, r in edges:
+    for edge in edges:
+        t = edge >> _RANK_BITS
         if t > at:
-            totals[(covering & -covering).bit_length() - 1 if covering else other] += t - at
+            totals[_FIRST_RANK[covering]] += t - at
             at = t
-        active[r] += delta
-        covering = covering | 1 << r if active[r] else covering & ~(1 << r)
-    totals[other] += t1 - at
+        covering ^= 1 << (edge & _RANK_MASK)
+    totals[_RANK["other"]] += t1 - at
     return dict(zip(PHASE_PRIORITY, totals))
 
 
@@ -320,8 +341,8 @@ class SessionSnapshot:
     """A booted board: each model's state right after card bring-up (PanicSession.snapshot)."""
     key: str
     card: CardSnapshot
-    controller: Any
-    host: dict
+    controller: tuple[FrozenState, int]
+    host: FrozenState
     runner: RunnerSnapshot
     memory: dict
     responses: dict[int, bytes]
@@ -333,10 +354,12 @@ class PanicSession:
     def __init__(self, config: EmulatorConfig) -> None:
         config.validate()
         self.config = config
-        card_config = dataclasses.replace(copy.deepcopy(config.card), seed=config.run.boot_seed)
+        # The card never changes its configuration: a new one where the run's settings differ, not a deep copy.
+        timing = config.card.timing
         if config.run.stall_ms:
-            card_config.timing.injected_stalls.append(
-                InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000)))
+            stall = InjectedStall(block=0, duration_ps=round(config.run.stall_ms * 1_000_000_000))
+            timing = dataclasses.replace(timing, injected_stalls=[*timing.injected_stalls, stall])
+        card_config = dataclasses.replace(config.card, seed=config.run.boot_seed, timing=timing)
         self.card = EmmcCard(card_config, image_path=config.run.image)
         # The disk as it was partitioned before boot; Linux's view of the table (msdos numbering).
         self.partitions: list[Partition] = write_partition_table(
@@ -684,8 +707,13 @@ def _check_medium(card: EmmcCard, offset: int, data: bytes) -> MediumCheck:
     if not _within(card.storage, offset, len(data)):
         return MediumCheck(len(data), 0, None)
     found = card.read(USER, offset, len(data))
-    # A byte is intact where the XOR of found and wanted is zero (counted in C, not per byte in Python).
-    intact = (int.from_bytes(found) ^ int.from_bytes(data)).to_bytes(len(data)).count(0)
+    if found == data:
+        intact = len(data)
+    elif found == bytes(len(found)):
+        intact = data.count(0)          # nothing of the record got there: only its zero bytes match
+    else:
+        # A byte is intact where the XOR of found and wanted is zero (counted in C, not per byte in Python).
+        intact = (int.from_bytes(found) ^ int.from_bytes(data)).to_bytes(len(data)).count(0)
     try:
         listed_record = parse_kmsg_zone(found)
     except ZoneError:
@@ -781,7 +809,7 @@ def _result(panic: _Panic, truncated_poll_end: int | None) -> PanicWriteResult:
         ddr=session.card.ddr,
         transfer=session.host.transfer,
         commands=commands,
-        phases_ps=_phases(session.controller.trace, op_log, t0, t1),
+        phases_ps=_phases(bus_trace, op_log, t0, t1),
         poll_iterations=sum(r.value.iterations for r in op_log if isinstance(r.op, Poll)),
         register_accesses={"read": sum(1 for r in op_log if isinstance(r.op, Read))
                            + sum(r.value.iterations for r in op_log if isinstance(r.op, Poll)),

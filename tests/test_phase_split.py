@@ -39,3 +39,34 @@ def test_the_default_run_splits_as_pinned() -> None:
     assert (phases["busy"], phases["dma"], phases["host_access"], phases["other"]) == \
         (687_480_000, 5_080_000, 9_150_000, 0)
     assert sum(phases.values()) == result.total_ps == 2_075_150_000
+
+
+def test_random_overlaps_split_as_counted_picosecond_by_picosecond() -> None:
+    """Against a count of every picosecond: each goes to the first phase (README order) covering it, else other."""
+    import random
+    from sdhci.driver.ops import Write
+    kinds = {"command": "command_response", "response": "command_response", "data": "data",
+             "crc_status": "crc_status", "busy": "busy", "dma": "dma"}
+    timeouts = {"data": "busy", "crc_status": "crc_status", "command": "command_response", "card": "other"}
+    rng = random.Random(7)
+    for _ in range(300):
+        trace, covers = [], []
+        for _ in range(rng.randint(0, 12)):
+            start = rng.randint(0, 60)
+            end = start + rng.choice([0, 1, 3, 10, 25])
+            kind = rng.choice([*kinds, "timeout"])
+            what = rng.choice(list(timeouts))
+            trace.append(BusEvent(kind, start, end, 25, {"what": what} if kind == "timeout" else {}))
+            covers.append((start, end, timeouts[what] if kind == "timeout" else kinds[kind]))
+        log = []
+        for _ in range(rng.randint(0, 4)):
+            start = rng.randint(0, 60)
+            log.append(OpRecord(Write(0x30, 16, 0), start, start + rng.randint(0, 15), None))
+            covers.append((log[-1].start_ps, log[-1].end_ps, "host_access"))
+        t0 = rng.randint(0, 30)
+        t1 = t0 + rng.randint(0, 50)
+        expected = dict.fromkeys(README_ORDER, 0)
+        for ps in range(t0, t1):
+            phase = min((README_ORDER.index(p) for s, e, p in covers if s <= ps < e), default=len(README_ORDER) - 1)
+            expected[README_ORDER[phase]] += 1
+        assert _phases(trace, log, t0, t1) == expected

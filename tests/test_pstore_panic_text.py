@@ -60,3 +60,17 @@ def test_fills_a_default_zone():
     rec = parse_kmsg_zone(build_kmsg_zone(text, zone_size=65536, reason=1, counter=1, tv_sec=0, tv_nsec=0))
     assert rec.datalen > 65536 - 12 - 300                     # nearly full, whole lines
     assert rec.text.endswith(b"Memory Limit: none\n")
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 9, 23, 1000, 31_901, 200_000_001, 2**32 + 5])
+def test_filler_draws_are_the_ones_random_makes(n):
+    """The filler loop's draws (a template, then its fields) are random.Random's own randrange/choice values,
+    and leave the generator where those leave it: the text for a seed is what those calls would make."""
+    from sdhci.pstore.panic_text import _below
+    for seed in range(50):
+        ours, python = random.Random(seed), random.Random(seed)
+        assert [_below(ours.getrandbits, n) for _ in range(20)] == [python.randrange(n) for _ in range(20)]
+        assert ours.getstate() == python.getstate()
+        seq = range(100, 100 + n) if n < 10**6 else None
+        if seq is not None:
+            assert seq[_below(ours.getrandbits, n)] == python.choice(seq)

@@ -91,6 +91,14 @@ def test_truncation_limit_is_size_minus_one(first_len, kept):
     assert rec.text == HEADER + (first if kept else b"") + tail
 
 
+@pytest.mark.parametrize("room, kept", [(12, b"a\r\nbb\rccc\n"), (11, b"a\r\nbb\rccc\n"), (10, b"bb\rccc\n"),
+                                        (8, b"bb\rccc\n"), (7, b"ccc\n"), (5, b"ccc\n"), (4, b""), (0, b"")])
+def test_newest_lines_split_where_splitlines_does(room, kept):
+    # Lines "a\r\n" (3 bytes), "bb\r" (3), "ccc" (3 + the newline it gets): at most room - 1 bytes are kept.
+    from sdhci.pstore.zone import _newest_lines
+    assert _newest_lines(b"a\r\nbb\rccc", room) == kept
+
+
 def test_compressed_round_trip():
     log = LINE * 500
     zone = build_kmsg_zone(log, zone_size=4096, reason=1, counter=1, tv_sec=0, tv_nsec=0, compressed=True)

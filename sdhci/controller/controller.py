@@ -17,7 +17,7 @@ import struct
 from collections.abc import Callable, Sequence
 
 from emmc_card import EmmcCard
-from emmc_card.statecopy import copy_states, restore_states
+from emmc_card.statecopy import FrozenState, copy_states, restore_states
 from sdhci import regmap as rm
 from sdhci.controller.clock import SdClock
 from sdhci.controller.command_engine import CommandEngine
@@ -86,7 +86,7 @@ class SdhciController:
         """The controller and every part that changes as it runs, each restored in place."""
         return (self, self.scheduler, self.regs, self.clock, self.ints, self.slot, self.commands, self.data)
 
-    def snapshot(self) -> tuple[list[dict], int]:
+    def snapshot(self) -> tuple[FrozenState, int]:
         """Every part's state, copied in one pass, and how long the trace is.
 
         The trace only grows and its events are never changed, so it is kept,
@@ -95,14 +95,17 @@ class SdhciController:
         """
         return copy_states(self._parts(), self._shared()), len(self.trace)
 
-    def restore(self, snapshot: tuple[list[dict], int]) -> None:
+    def restore(self, snapshot: tuple[FrozenState, int]) -> None:
         """Back to what snapshot() saw: the same objects, so scheduled events and register readers stay bound."""
         states, trace_length = snapshot
-        restore_states(self._parts(), states, self._shared())
+        restore_states(self._parts(), states)
         del self.trace[trace_length:]
 
     def _shared(self) -> tuple[object, ...]:
-        return (self.config, self.card, self.memory, self.trace)
+        """What a snapshot leaves shared: the configuration, the peers, the trace, and what construction fixed
+        (the register readers and masks, the supported voltages)."""
+        return (self.config, self.config.latencies, self.config.capabilities, self.card, self.memory, self.trace,
+                self._readers, self._supported_voltages, *self.regs.fixed_tables())
 
     def _reset_all(self, t: int) -> None:
         self.regs.reset()

@@ -7,6 +7,8 @@ timeout, DMA selection, block counting) rather than through raw values.
 """
 from __future__ import annotations
 
+import functools
+
 from sdhci import regmap as rm
 from sdhci.controller.clock import data_timeout_ps
 from sdhci.controller.config import ControllerConfig
@@ -30,6 +32,13 @@ _ADMA2_32, _ADMA2_64 = 2, 3                 # DMA Select values
 _TIMEOUT_COUNTER = rm.field("TIMEOUT_CONTROL", "DATA_TIMEOUT_COUNTER_VALUE")
 SDMA_BOUNDARY_BASE = 4096                   # SDMA Buffer Boundary: 4 KiB << n
 _DERIVED_FROM = frozenset({"HOST_CONTROL_1", "HOST_CONTROL_2", "TIMEOUT_CONTROL"})
+
+
+@functools.cache
+def _masks(version: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Per register, the bits a read shows and the bits a write may change, in `version` (built once per version)."""
+    return ({r.name: r.mask(SHOWN, version) for r in rm.REGISTERS},
+            {r.name: r.mask(("RW",), version) for r in rm.REGISTERS})
 
 
 def decode(offset: int, width: int, value: int) -> list[tuple[rm.Register, int, int]]:
@@ -56,8 +65,9 @@ class RegisterFile:
         self.version = config.version
         self._caps = config.capabilities
         self._timeout_clock_hz = config.capabilities.timeout_clock_hz
-        self.shown_mask = {r.name: r.mask(SHOWN, config.version) for r in rm.REGISTERS}
-        self._write_mask = {r.name: r.mask(("RW",), config.version) for r in rm.REGISTERS}
+        shown, writable = _masks(config.version)
+        self.shown_mask = dict(shown)
+        self._write_mask = dict(writable)
         caps = config.capabilities
         self._write_mask["HOST_CONTROL_1"] &= ~((0 if caps.bus_8bit else rm.SDHCI_CTRL_8BITBUS)
                                                 | (0 if caps.high_speed else rm.SDHCI_CTRL_HISPD))
@@ -67,6 +77,10 @@ class RegisterFile:
         self.data_timeout_ps = 0                  # TMCLK x 2^(13 + Data Timeout Counter Value)
         self.adma64 = False                       # DMA Select: ADMA2 with 64-bit addresses
         self.reset()
+
+    def fixed_tables(self) -> tuple[dict[str, int], ...]:
+        """The masks: fixed at construction, so a snapshot of the controller can leave them shared."""
+        return self.shown_mask, self._write_mask
 
     def reset(self) -> None:
         self._values = dict.fromkeys(PLAIN, 0)

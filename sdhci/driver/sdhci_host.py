@@ -31,7 +31,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Literal
 
-from emmc_card.statecopy import copy_state, restore_state
+from emmc_card.statecopy import FrozenState, copy_state, restore_state
 from sdhci import regmap as R
 from sdhci.driver.mmc_core import (
     EILSEQ, EIO, ETIMEDOUT, MMC_BUS_TEST_R, MMC_DATA_READ, MMC_POWER_OFF, MMC_RSP_136, MMC_RSP_BUSY,
@@ -253,13 +253,13 @@ class SdhciHost:
         )
 
     # --- snapshots -------------------------------------------------------------
-    def snapshot(self) -> dict:
+    def snapshot(self) -> FrozenState:
         """struct sdhci_host and struct mmc_host as they are now (the platform description stays shared)."""
         return copy_state(self, (self.platform,))
 
-    def restore(self, snapshot: dict) -> None:
+    def restore(self, snapshot: FrozenState) -> None:
         """Back to what snapshot() saw; the host operations stay bound to this host."""
-        restore_state(self, snapshot, (self.platform,))
+        restore_state(self, snapshot)
 
     # --- what the host ended up using -------------------------------------
     @property

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import random
 import string
+from typing import Callable
 
 _FILLER = (
     (6, "mmc0: new HS200 MMC card at address 0001"),
@@ -53,27 +54,56 @@ _DIRECT_PANICS = ("Attempted to kill init! exitcode=0x0000000b",
                   "hung_task: blocked tasks", "softlockup: hung tasks")
 
 
-#: The random fields a template may name, each drawn only when the template uses it.
+#: The random fields a template may name, each an integer drawn only where a template uses it: (lowest,
+#: highest, format spec).
 _FIELDS = {
-    "pid": lambda rng: rng.randint(100, 32000),
-    "small": lambda rng: rng.randint(1, 9),
-    "cpu": lambda rng: rng.randint(1, 3),
-    "sec": lambda rng: rng.randint(1_600_000_000, 1_800_000_000),
-    "ms": lambda rng: f"{rng.randint(0, 999):03d}",
+    "pid": (100, 32000, ""),
+    "small": (1, 9, ""),
+    "cpu": (1, 3, ""),
+    "sec": (1_600_000_000, 1_800_000_000, ""),
+    "ms": (0, 999, ":03d"),
 }
-_USES = {template: tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
-         for template in [t for _, t in _FILLER] + list(_COMMS)}
-#: _FILLER with each template's fields: choosing from it draws exactly as choosing from _FILLER.
-_FILLER_FIELDS = tuple((level, template, _USES[template]) for level, template in _FILLER)
 
 
-def _fill(rng: random.Random, template: str) -> str:
-    names = _USES.get(template)
-    if names is None:
-        names = tuple(name for _, name, _, _ in string.Formatter().parse(template) if name)
-    if not names:
-        return template
-    return template.format(**{name: _FIELDS[name](rng) for name in names})
+def _compile(template: str) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A template as positional str.format text and, per field it names, its draw: (lowest, how many values).
+
+    Each field is drawn where it stands, in order, as rng.randint(lowest,
+    highest); a name used twice is drawn twice and both places show the
+    later draw (the text's bytes for a seed depend on it).
+    """
+    parts = list(string.Formatter().parse(template))
+    names = [name for _, name, _, _ in parts if name]
+    last = {name: i for i, name in enumerate(names)}
+    text = "".join(literal.replace("{", "{{").replace("}", "}}")
+                   + (f"{{{last[name]}{_FIELDS[name][2]}}}" if name else "") for literal, name, _, _ in parts)
+    return text, tuple((_FIELDS[name][0], _FIELDS[name][1] - _FIELDS[name][0] + 1) for name in names)
+
+
+def _fill(getrandbits: Callable[[int], int], text: str, draws: tuple[tuple[int, int], ...]) -> str:
+    """A compiled template with its fields drawn (getrandbits is the generator's)."""
+    return text.format(*[lowest + _below(getrandbits, count) for lowest, count in draws])
+
+
+def _below(getrandbits: Callable[[int], int], n: int) -> int:
+    """rng.randrange(n) from the generator's bound getrandbits: the very draw random.Random makes.
+
+    CPython's Random.randrange, randint and choice all come down to
+    _randbelow_with_getrandbits: getrandbits(n.bit_length()) until the value
+    is below n. Drawing it here skips their three Python-level calls per
+    value, which were most of the filler loop's time (~1,300 draws for a
+    64 KiB record); test_pstore_panic_text checks it against randrange.
+    """
+    k = n.bit_length()
+    r = getrandbits(k)
+    while r >= n:
+        r = getrandbits(k)
+    return r
+
+
+#: (level, text, draws) per filler template, and (text, draws) per task name; see _compile.
+_FILLER_TEMPLATES = tuple((level, *_compile(template)) for level, template in _FILLER)
+_COMM_TEMPLATES = tuple(_compile(template) for template in _COMMS)
 
 
 def _frame(rng: random.Random, name: str) -> str:
@@ -83,7 +113,7 @@ def _frame(rng: random.Random, name: str) -> str:
 
 def _identity(rng: random.Random) -> list[tuple[int, str]]:
     cpu = rng.randint(0, 3)
-    comm = _fill(rng, rng.choice(_COMMS))
+    comm = _fill(rng.getrandbits, *rng.choice(_COMM_TEMPLATES))
     return [(4, f"CPU: {cpu} PID: {rng.randint(1, 32000)} Comm: {comm} Not tainted 6.1.55 #1"),
             (4, "Hardware name: Example eMMC Board (DT)")]
 
@@ -127,6 +157,14 @@ def _crash(rng: random.Random) -> list[tuple[int, str]]:
     return lines
 
 
+#: printk's syslog line: "<level>[%5lu.%06lu] msg" and a newline (%-formatting: the fastest way here).
+_LINE = "<%d>[%5d.%06d] %s\n"
+
+
+def _line(level: int, msg: str, t_us: int) -> str:
+    return _LINE % (level, t_us // 1_000_000, t_us % 1_000_000, msg)
+
+
 def panic_text(rng: random.Random, size_bytes: int, uptime_s: float) -> bytes:
     """At most size_bytes of kernel log ending with a panic at uptime `uptime_s`.
 
@@ -145,18 +183,15 @@ def panic_text(rng: random.Random, size_bytes: int, uptime_s: float) -> bytes:
         times.append(max(0, times[-1] - rng.randint(5, 400)))
     crash_times = times[::-1]
 
-    def line(level: int, msg: str, t_us: int) -> str:
-        return f"<{level}>[{t_us // 1_000_000:5d}.{t_us % 1_000_000:06d}] {msg}\n"
-
     # Filler lines are measured with the crash start time: their own times
     # are earlier, so their "%5lu" seconds are never wider (an upper bound).
     filler: list[tuple[int, str]] = []
-    budget = size_bytes - sum(len(line(lv, m, t)) for (lv, m), t in zip(crash, crash_times))
-    frame = len(line(0, "", crash_times[0]))          # "<l>[sssss.uuuuuu] " and the newline, levels are 1 digit
-    choice, append = rng.choice, filler.append        # ~1,000 lines in a 64 KiB record: the loop is the cost
+    budget = size_bytes - sum(len(_line(lv, m, t)) for (lv, m), t in zip(crash, crash_times))
+    frame = len(_line(0, "", crash_times[0]))         # "<l>[sssss.uuuuuu] " and the newline, levels are 1 digit
+    getrandbits, append = rng.getrandbits, filler.append   # ~1,000 lines in a 64 KiB record: the loop is the cost
     while budget > 0:
-        level, template, names = choice(_FILLER_FIELDS)
-        msg = template.format(**{name: _FIELDS[name](rng) for name in names}) if names else template
+        level, text, draws = _FILLER_TEMPLATES[_below(getrandbits, len(_FILLER_TEMPLATES))]   # rng.choice's draw
+        msg = _fill(getrandbits, text, draws) if draws else text
         cost = frame + len(msg)
         if cost > budget:
             break
@@ -165,9 +200,9 @@ def panic_text(rng: random.Random, size_bytes: int, uptime_s: float) -> bytes:
     span = crash_times[0] + 1
     draw = rng.random
     filler_times = sorted([int(draw() * span) for _ in filler])
-    out = [f"<{lv}>[{t // 1_000_000:5d}.{t % 1_000_000:06d}] {m}\n" for (lv, m), t in zip(filler, filler_times)]
-    out += [line(lv, m, t) for (lv, m), t in zip(crash, crash_times)]
-    total = sum(len(s) for s in out)
+    out = [_LINE % (lv, t // 1_000_000, t % 1_000_000, m) for (lv, m), t in zip(filler, filler_times)]
+    out += [_line(lv, m, t) for (lv, m), t in zip(crash, crash_times)]
+    total = sum(map(len, out))
     first = 0
     while total > size_bytes:
         total -= len(out[first])

@@ -25,6 +25,7 @@ lines that fit (kernel/printk/printk.c kmsg_dump_get_buffer()).
 """
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from dataclasses import dataclass
@@ -83,24 +84,27 @@ def _zbufsize_deflate(size: int) -> int:
     return size * 100 // cmpr
 
 
+#: Where a line ends, as bytes.splitlines() sees it.
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+
+
 def _newest_lines(log: bytes, size: int) -> bytes:
     """The youngest whole lines of `log` whose total is at most size - 1 bytes.
 
     kmsg_dump_get_buffer() passes size - 1 to find_first_fitting_seq() and drops
     whole records from the old end until the rest fits. Every record printed
-    ends in a newline, so a last line without one gets it.
+    ends in a newline, so a last line without one gets it. The cut is found
+    by searching for the first line start far enough in, not by splitting the
+    whole log into lines (a 64 KiB record has about 900).
     """
     if size <= 0:
         return b""
-    lines = log.splitlines(keepends=True)
-    if lines and not lines[-1].endswith(b"\n"):
-        lines[-1] += b"\n"
-    total = sum(len(line) for line in lines)
-    first = 0
-    while first < len(lines) and total > size - 1:
-        total -= len(lines[first])
-        first += 1
-    return b"".join(lines[first:])
+    if log and not log.endswith(b"\n"):
+        log += b"\n"
+    excess = len(log) - (size - 1)
+    if excess <= 0:
+        return log
+    return log[_LINE_END.search(log, excess - 1).end():]
 
 
 def pstore_dump_body(log: bytes, *, bufsize: int, reason: int, oopscount: int = 1,
